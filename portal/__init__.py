@@ -1,0 +1,142 @@
+"""Teahouse: a customer community portal that feeds the company's CRM."""
+from flask import Flask, current_app, g, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import outbox
+from .config import BASE_DIR, INSTANCE_DIR, Config
+from .errors import register_error_handlers
+from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, socketio
+from .security import add_security_headers
+
+
+def create_app(config=None):
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
+    app.after_request(add_security_headers)
+    _register_template_helpers(app)
+    _register_cli(app)
+    return app
+
+
+def _import_models():
+    # Every model module, so the metadata (and migrations) see all tables.
+    from .audit import AuditEntry  # noqa: F401
+    from .auth import models as _auth  # noqa: F401
+    from .community import models as _community  # noqa: F401
+    from .crm import models as _crm  # noqa: F401
+    from .events import Activity  # noqa: F401
+    from .notifications import models as _notifications  # noqa: F401
+    from .outbox import OutboxMessage  # noqa: F401
+
+
+def _init_extensions(app):
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see that page.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+    socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading")
+    outbox.init_app(app)
+
+
+def load_user(login_id):
+    """Resolve a session's login id ("<user id>:<stamp>") to an active user."""
+    from .auth.models import User
+
+    user_id, _sep, stamp = login_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.is_active or user.session_stamp != stamp:
+        return None
+    return user
+
+
+def select_locale():
+    languages = current_app.config["LANGUAGES"]
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(list(languages)) or "en"
+
+
+def select_timezone():
+    if current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
+def _register_blueprints(app):
+    from .admin.views import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth.views import bp as auth_bp
+    from .community.views import bp as community_bp
+    from .notifications.views import bp as notifications_bp
+
+    app.register_blueprint(community_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by cookie
+
+
+def _register_template_helpers(app):
+    from flask_babel import get_locale
+
+    from .notifications.services import unread_count
+    from .permissions import Permission
+
+    @app.context_processor
+    def inject_globals():
+        signed_in = current_user.is_authenticated
+        return {
+            "unread_notifications": unread_count(current_user) if signed_in else 0,
+            "staff_menu": staff_menu(current_user) if signed_in else [],
+            "languages": app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            "community_name": app.config["COMMUNITY_NAME"],
+            "Permission": Permission,
+            "request_id": g.get("request_id"),
+        }
+
+
+def staff_menu(user):
+    """The staff pages `user` may open, for the user menu."""
+    from flask import url_for
+
+    from .permissions import Permission
+
+    entries = [
+        (Permission.MANAGE_USERS, "admin.users", _l("Administration")),
+    ]
+    return [{"url": url_for(endpoint), "label": label} for permission, endpoint, label in entries
+            if user.can(permission)]
+
+
+def _register_cli(app):
+    from .cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,25 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+
+
+class TeamForm(FlaskForm):
+    team = SelectField(_l("Sales team"), coerce=int)
+
+
+class SuspendForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+
+
+class NewTeamForm(FlaskForm):
+    name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=80)])
+
+
+class NewTokenForm(FlaskForm):
+    user_email = StringField(_l("User's email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)])

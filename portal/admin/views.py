@@ -1,0 +1,147 @@
+"""The operator's pages: users, roles, teams, suspension, API tokens."""
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from ..auth.models import ApiToken, Team, User
+from ..auth.services import user_by_email
+from ..auth.tokens import create_token_for, revoke_token, tokens_visible_to
+from ..errors import DomainError
+from ..extensions import db
+from ..forms import show_errors
+from ..permissions import Permission, Role, require
+from . import services
+from .forms import NewTeamForm, NewTokenForm, RoleForm, SuspendForm, TeamForm
+
+bp = Blueprint("admin", __name__)
+
+def role_choices():
+    return [(role.value, str(role.label)) for role in Role]
+
+
+def team_choices():
+    teams = db.session.scalars(sa.select(Team).order_by(Team.name)).all()
+    return [(0, _("No team"))] + [(team.id, team.name) for team in teams]
+
+
+@bp.get("/users")
+@require(Permission.MANAGE_USERS)
+def users():
+    query = services.search_users(request.args.get("q", ""), request.args.get("role") or None,
+                                  request.args.get("status") or None)
+    page = db.paginate(query.options(selectinload(User.team), selectinload(User.customer)), per_page=25)
+    return render_template("admin/users.html", page=page, roles=role_choices(),
+                           q=request.args.get("q", ""), role=request.args.get("role", ""),
+                           status=request.args.get("status", ""))
+
+
+@bp.route("/users/<int:user_id>", methods=["GET"])
+@require(Permission.MANAGE_USERS)
+def user_detail(user_id):
+    user = services.get_manageable_user(user_id)
+    role_form = RoleForm(role=user.role.value)
+    role_form.role.choices = role_choices()
+    team_form = TeamForm(team=user.team_id or 0)
+    team_form.team.choices = team_choices()
+    return render_template("admin/user.html", user=user, role_form=role_form, team_form=team_form,
+                           suspend_form=SuspendForm(),
+                           can_have_team=user.role in (Role.SALES, Role.SALES_MANAGER),
+                           audit_entries=services.audit_entries_for(user))
+
+
+def _back_to(user_id):
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+def _run(action, success_message, user_id):
+    try:
+        action()
+    except DomainError as error:
+        flash(str(error.fields and next(iter(error.fields.values())) or error.message), "error")
+    else:
+        flash(success_message, "success")
+    return _back_to(user_id)
+
+
+@bp.post("/users/<int:user_id>/role")
+@require(Permission.MANAGE_USERS)
+def change_role(user_id):
+    form = RoleForm()
+    form.role.choices = role_choices()
+    if not form.validate_on_submit():
+        flash(_("Choose one of the roles."), "error")
+        return _back_to(user_id)
+    return _run(lambda: services.change_role(current_user, user_id, form.role.data), _("Role changed."), user_id)
+
+
+@bp.post("/users/<int:user_id>/team")
+@require(Permission.MANAGE_USERS)
+def change_team(user_id):
+    form = TeamForm()
+    form.team.choices = team_choices()
+    if not form.validate_on_submit():
+        flash(_("Choose an existing team."), "error")
+        return _back_to(user_id)
+    return _run(lambda: services.set_team(current_user, user_id, form.team.data or None), _("Team changed."),
+                user_id)
+
+
+@bp.post("/users/<int:user_id>/suspend")
+@require(Permission.MANAGE_USERS)
+def suspend(user_id):
+    form = SuspendForm()
+    if not form.validate_on_submit():
+        flash(_("Keep the reason to 500 characters."), "error")
+        return _back_to(user_id)
+    return _run(lambda: services.suspend(current_user, user_id, form.reason.data), _("Account suspended."),
+                user_id)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@require(Permission.MANAGE_USERS)
+def reactivate(user_id):
+    return _run(lambda: services.reactivate(current_user, user_id), _("Account reactivated."), user_id)
+
+
+@bp.route("/teams", methods=["GET", "POST"])
+@require(Permission.MANAGE_USERS)
+def teams():
+    form = NewTeamForm()
+    if form.validate_on_submit():
+        try:
+            services.create_team(current_user, form.name.data)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("Team created."), "success")
+            return redirect(url_for("admin.teams"))
+    all_teams = db.session.scalars(sa.select(Team).options(selectinload(Team.members)).order_by(Team.name)).all()
+    return render_template("admin/teams.html", teams=all_teams, form=form), 422 if form.errors else 200
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@require(Permission.MANAGE_TOKENS)
+def tokens():
+    form = NewTokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        owner = user_by_email(form.user_email.data)
+        if owner is None:
+            form.user_email.errors = [_("No account has this email.")]
+        else:
+            try:
+                new_token, _token = create_token_for(current_user, owner.id, form.name.data)
+            except DomainError as error:
+                show_errors(form, error)
+    page = db.paginate(tokens_visible_to(current_user).options(selectinload(ApiToken.user)), per_page=50)
+    return render_template("admin/tokens.html", page=page, form=form, new_token=new_token), 422 if form.errors else 200
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require(Permission.MANAGE_TOKENS)
+def revoke(token_id):
+    revoke_token(current_user, token_id)
+    flash(_("Token revoked."), "success")
+    return redirect(url_for("admin.tokens"))

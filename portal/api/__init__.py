@@ -1,0 +1,19 @@
+"""The JSON API under /api/v1: bearer tokens only, errors as {"error": {...}}."""
+from flask import Blueprint, g, request
+
+from ..auth.tokens import user_for_bearer
+from ..extensions import login_manager
+
+bp = Blueprint("api", __name__)
+
+
+@bp.before_request
+def authenticate_bearer():
+    # The API never trusts the session cookie (it is exempt from CSRF), so the
+    # user for this request is decided here, before flask-login looks at the
+    # session: the token's user, or anonymous.
+    user = user_for_bearer(request.headers.get("Authorization"))
+    g._login_user = user or login_manager.anonymous_user()
+
+
+from . import accounts, notifications, openapi  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,39 @@
+"""The audit log: every staff write, who did it, to what, from where."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .sqltypes import UTCDateTime, utcnow
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target_type: Mapped[str | None] = mapped_column(sa.String(32))
+    target_id: Mapped[int | None]
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    actor = relationship("User", foreign_keys=[actor_id])
+
+
+def audit(actor, action, target=None, **details):
+    """Add an audit entry to the current transaction. `actor` None means the CLI."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type=target.__tablename__.rstrip("s") if target is not None else None,
+        target_id=target.id if target is not None else None,
+        details=details,
+        ip_address=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,121 @@
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..permissions import STAFF_ROLES, Role, can
+from ..rewards.levels import level_for
+from ..sqltypes import UTCDateTime, str_enum, utcnow
+
+
+class UserStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+def new_stamp():
+    return secrets.token_hex(8)
+
+
+def new_referral_code():
+    return secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+
+
+class Team(db.Model):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list["User"]] = relationship(back_populates="team", order_by="User.name")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.MEMBER, index=True)
+    status: Mapped[UserStatus] = mapped_column(str_enum(UserStatus), default=UserStatus.ACTIVE)
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    referral_code: Mapped[str] = mapped_column(sa.String(16), unique=True, default=new_referral_code)
+    # users and customers point at each other; this key is added after both tables exist.
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", use_alter=True), index=True)
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
+    # Part of the login id: rotating it signs out every session and
+    # remember-me cookie at once (password change, suspension).
+    session_stamp: Mapped[str] = mapped_column(sa.String(16), default=new_stamp)
+    points: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    team: Mapped[Team | None] = relationship(back_populates="members")
+    customer = relationship("Customer", back_populates="users", foreign_keys=[customer_id])
+
+    def get_id(self):
+        return f"{self.id}:{self.session_stamp}"
+
+    @property
+    def is_active(self):
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def is_staff(self):
+        return self.role in STAFF_ROLES
+
+    def can(self, permission):
+        return can(self, permission)
+
+    @property
+    def level(self):
+        return level_for(self.points)
+
+    @property
+    def initials(self):
+        words = [w for w in self.name.split() if w[:1].isalnum()]
+        if not words:
+            return "?"
+        if len(words) == 1 or not words[0][0].isascii():
+            return words[0][:2].upper() if words[0][0].isascii() else words[0][:1]
+        return (words[0][0] + words[-1][0]).upper()
+
+    @property
+    def avatar_hue(self):
+        """A stable colour index (0-11) for the initials avatar."""
+        return int(hashlib.sha1(str(self.id).encode()).hexdigest(), 16) % 12
+
+    def __repr__(self):
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    # Only a SHA-256 of the token is kept; the token itself is shown once.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    def is_usable(self, now):
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

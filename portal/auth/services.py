@@ -1,0 +1,231 @@
+"""Accounts: registration, sign-in, passwords, profile, deletion.
+
+Each function is one action: it validates, writes, records one activity and
+commits, or raises a DomainError having written nothing.
+"""
+import hashlib
+import unicodedata
+import zoneinfo
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError
+from email_validator import validate_email as check_email_syntax
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
+
+from ..emails import queue_mail
+from ..errors import Forbidden, Invalid
+from ..events import Channel, Verb, record_activity
+from ..extensions import db
+from ..sqltypes import utcnow
+from .models import ApiToken, User, UserStatus, new_stamp
+
+NAME_MAX = 80
+BIO_MAX = 500
+PASSWORD_MIN = 10
+PASSWORD_MAX = 128
+# Compared against when the email is unknown, so a miss costs as much as a hit.
+_DUMMY_HASH = generate_password_hash("teahouse-timing-equaliser")
+
+
+# -- validation rules --------------------------------------------------------
+
+def normalise_email(email):
+    try:
+        return check_email_syntax((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise Invalid(fields={"email": _l("Enter a valid email address.")}) from None
+
+
+def clean_name(name):
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    # Control and bidi-override characters let a name disguise itself.
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf"})
+    if len(name) < 2:
+        raise Invalid(fields={"name": _l("Enter a name of at least 2 characters.")})
+    if len(name) > NAME_MAX:
+        raise Invalid(fields={"name": _l("Keep the name to %(n)d characters.", n=NAME_MAX)})
+    return name
+
+
+def check_password_strength(password, *, email="", name=""):
+    if len(password) < PASSWORD_MIN:
+        raise Invalid(fields={"password": _l("Use at least %(n)d characters.", n=PASSWORD_MIN)})
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(fields={"password": _l("Use at most %(n)d characters.", n=PASSWORD_MAX)})
+    if zxcvbn(password, user_inputs=[email, name, "teahouse"])["score"] < 2:
+        raise Invalid(fields={"password": _l("This password is too easy to guess. Try a few unrelated words.")})
+
+
+def check_locale(locale):
+    if locale and locale not in current_app.config["LANGUAGES"]:
+        raise Invalid(fields={"locale": _l("Choose one of the offered languages.")})
+    return locale or None
+
+
+def check_timezone(timezone):
+    if timezone not in zoneinfo.available_timezones() and timezone != "UTC":
+        raise Invalid(fields={"timezone": _l("Choose a time zone from the list.")})
+    return timezone
+
+
+def user_by_email(email):
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+# -- actions ----------------------------------------------------------------------
+
+def register(*, email, password, name, locale=None, referral_code=None, channel=Channel.COMMUNITY):
+    """Create a member account linked to its customer record; one activity; committed."""
+    from ..crm.services import customer_for_email
+
+    email = normalise_email(email)
+    name = clean_name(name)
+    locale = check_locale(locale)
+    check_password_strength(password, email=email, name=name)
+    if user_by_email(email):
+        raise Invalid("email_taken", fields={"email": _l("An account with this email already exists.")})
+    customer = customer_for_email(email)
+    user = User(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
+                customer_id=customer.id if customer else None)
+    db.session.add(user)
+    db.session.flush()
+    payload = {"referral_code": referral_code} if referral_code else {}
+    record_activity(Verb.REGISTERED, actor=user, obj=user, channel=channel, payload=payload)
+    db.session.commit()
+    return user
+
+
+def authenticate(email, password):
+    """The active user with these credentials, or Invalid / Forbidden. Writes nothing."""
+    user = user_by_email(email or "")
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise Invalid("invalid_credentials", _("Wrong email or password."))
+    if not check_password_hash(user.password_hash, password or ""):
+        raise Invalid("invalid_credentials", _("Wrong email or password."))
+    if user.status == UserStatus.SUSPENDED:
+        raise Forbidden("suspended", _("This account is suspended. Contact the community team."))
+    if user.status != UserStatus.ACTIVE:
+        raise Invalid("invalid_credentials", _("Wrong email or password."))
+    return user
+
+
+def record_login(user, channel=Channel.COMMUNITY):
+    """Note a successful sign-in; committed."""
+    user.last_login_at = utcnow()
+    record_activity(Verb.LOGGED_IN, actor=user, obj=user, channel=channel)
+    db.session.commit()
+
+
+def change_password(user, *, current_password, new_password):
+    """Replace the password after checking the current one; signs out other sessions."""
+    if not check_password_hash(user.password_hash or _DUMMY_HASH, current_password or ""):
+        raise Invalid("wrong_password", fields={"current_password": _l("That is not your current password.")})
+    check_password_strength(new_password, email=user.email, name=user.name)
+    _set_password(user, new_password)
+    record_activity(Verb.PASSWORD_CHANGED, actor=user, obj=user)
+    db.session.commit()
+
+
+def _set_password(user, password):
+    user.password_hash = generate_password_hash(password)
+    user.session_stamp = new_stamp()
+
+
+def _reset_serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _password_fingerprint(user):
+    # Part of the token: once the password changes, every earlier token is spent.
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def password_reset_token(user):
+    return _reset_serializer().dumps({"id": user.id, "pw": _password_fingerprint(user)})
+
+
+def request_password_reset(email):
+    """Mail a reset link if an active account has this email; silent otherwise."""
+    try:
+        user = user_by_email(normalise_email(email))
+    except Invalid:
+        return
+    if user is None or not user.is_active:
+        return
+    link = url_for("auth.reset_password", token=password_reset_token(user), _external=True)
+    queue_mail(user, _l("Reset your password"), "password_reset", link=link,
+               minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
+    db.session.commit()
+
+
+def user_for_reset_token(token):
+    """The user a reset token is for, or Invalid when expired, tampered or used."""
+    try:
+        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except SignatureExpired:
+        raise Invalid("token_expired", _("This reset link has expired. Ask for a new one.")) from None
+    except BadSignature:
+        raise Invalid("token_invalid", _("This reset link is not valid.")) from None
+    user = db.session.get(User, data.get("id"))
+    if user is None or not user.is_active or data.get("pw") != _password_fingerprint(user):
+        raise Invalid("token_used", _("This reset link has already been used. Ask for a new one."))
+    return user
+
+
+def reset_password(token, new_password):
+    """Set a new password from a valid reset token; the token is spent."""
+    user = user_for_reset_token(token)
+    check_password_strength(new_password, email=user.email, name=user.name)
+    _set_password(user, new_password)
+    record_activity(Verb.PASSWORD_RESET, actor=user, obj=user)
+    db.session.commit()
+    return user
+
+
+def update_profile(user, *, name=None, bio=None, locale=..., timezone=None):
+    """Change the given profile fields; records which ones changed."""
+    changes = {}
+    if name is not None:
+        changes["name"] = clean_name(name)
+    if bio is not None:
+        bio = bio.strip()
+        if len(bio) > BIO_MAX:
+            raise Invalid(fields={"bio": _l("Keep the bio to %(n)d characters.", n=BIO_MAX)})
+        changes["bio"] = bio
+    if locale is not ...:
+        changes["locale"] = check_locale(locale)
+    if timezone is not None:
+        changes["timezone"] = check_timezone(timezone)
+    changed = sorted(field for field, value in changes.items() if getattr(user, field) != value)
+    for field in changed:
+        setattr(user, field, changes[field])
+    if changed:
+        record_activity(Verb.PROFILE_UPDATED, actor=user, obj=user, payload={"fields": changed})
+    db.session.commit()
+    return user
+
+
+def delete_account(user, *, password):
+    """Anonymise the account: its content stays readable, nothing identifies the person."""
+    if not check_password_hash(user.password_hash or _DUMMY_HASH, password or ""):
+        raise Invalid("wrong_password", fields={"password": _l("That is not your password.")})
+    record_activity(Verb.ACCOUNT_DELETED, actor=user, obj=user)
+    user.email = f"deleted-{user.id}@deleted.invalid"
+    user.name = _("Former member")
+    user.bio = ""
+    user.password_hash = None
+    user.status = UserStatus.DELETED
+    user.session_stamp = new_stamp()
+    user.customer_id = None
+    now = utcnow()
+    db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.commit()

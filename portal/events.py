@@ -1,0 +1,91 @@
+"""The activity spine: one append-only row and one signal per meaningful action.
+
+Services call `record_activity()` inside their transaction. Subsystems
+(rewards, leads, crm, notifications, outbox) subscribe to `activity_recorded`,
+optionally for one verb only (`activity_recorded.connect_via(Verb.X)`), and
+write their own rows in the same transaction, so an action and everything it
+causes commit together or not at all.
+"""
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from blinker import Namespace
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+from .sqltypes import UTCDateTime, utcnow
+
+signals = Namespace()
+activity_recorded = signals.signal("activity-recorded")
+
+
+class Verb(enum.StrEnum):
+    REGISTERED = "user.registered"
+    LOGGED_IN = "user.logged_in"
+    LOGGED_OUT = "user.logged_out"
+    PROFILE_UPDATED = "user.profile_updated"
+    PASSWORD_CHANGED = "user.password_changed"
+    PASSWORD_RESET = "user.password_reset"
+    ACCOUNT_DELETED = "user.account_deleted"
+
+
+class Channel(enum.StrEnum):
+    COMMUNITY = "community"
+    API = "api"
+    EMAIL = "email"
+    CALL = "call"
+    MEETING = "meeting"
+    TICKET = "ticket"
+    EVENT = "event"
+
+
+class Activity(db.Model):
+    __tablename__ = "activity"
+    __table_args__ = (
+        sa.Index("ix_activity_customer_time", "customer_id", "occurred_at"),
+        sa.Index("ix_activity_actor_time", "actor_id", "occurred_at"),
+        sa.Index("ix_activity_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    verb: Mapped[str] = mapped_column(sa.String(48))
+    object_type: Mapped[str | None] = mapped_column(sa.String(32))
+    object_id: Mapped[int | None]
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(sa.String(16), default=Channel.COMMUNITY)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    def __repr__(self):
+        return f"<Activity {self.verb} actor={self.actor_id} {self.object_type}:{self.object_id}>"
+
+
+def object_type_of(obj):
+    return getattr(obj, "activity_type", None) or obj.__tablename__.rstrip("s")
+
+
+def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Channel.COMMUNITY,
+                    payload=None, occurred_at=None):
+    """Add one activity row to the current transaction and announce it.
+
+    The row is flushed before the signal so subscribers can point at its id.
+    The customer defaults to the actor's customer account.
+    """
+    if customer_id is None and actor is not None:
+        customer_id = getattr(actor, "customer_id", None)
+    activity = Activity(
+        actor_id=actor.id if actor is not None else None,
+        verb=str(verb),
+        object_type=object_type_of(obj) if obj is not None else None,
+        object_id=obj.id if obj is not None else None,
+        customer_id=customer_id,
+        channel=str(channel),
+        occurred_at=occurred_at or utcnow(),
+        payload=payload or {},
+    )
+    db.session.add(activity)
+    db.session.flush()
+    activity_recorded.send(verb, activity=activity, actor=actor, obj=obj)
+    return activity

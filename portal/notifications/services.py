@@ -1,0 +1,33 @@
+"""A member's notifications: listing, counting, marking read."""
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..sqltypes import utcnow
+from .models import Notification
+
+
+def notifications_for(user, *, unread_only=False):
+    query = (sa.select(Notification).where(Notification.user_id == user.id)
+             .options(selectinload(Notification.actor))
+             .order_by(Notification.created_at.desc(), Notification.id.desc()))
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return query
+
+
+def unread_count(user):
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    )
+
+
+def mark_all_read(user):
+    """Mark every unread notification of `user` read; committed."""
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()

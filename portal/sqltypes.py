@@ -1,0 +1,43 @@
+"""Column types shared by every feature's models."""
+import enum
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+
+def utcnow():
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp that always comes back timezone-aware in UTC.
+
+    SQLite keeps no zone, PostgreSQL does; this makes both read the same.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def str_enum(enum_class: type[enum.StrEnum], length=24):
+    """A StrEnum stored as its plain value in a VARCHAR with a CHECK constraint."""
+    return sa.Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        name=enum_class.__name__.lower(),
+    )

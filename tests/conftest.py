@@ -1,0 +1,235 @@
+"""Fixtures: a fresh database per run, an app and client per test, users of each role.
+
+The database is SQLite in a temporary folder unless TEST_DATABASE_URL names
+a PostgreSQL server; then the run gets its own schema there, dropped at the
+end, so runs never see each other's rows. Under CI=true an unreachable
+PostgreSQL or Redis fails the run instead of skipping.
+"""
+import os
+import re
+import secrets
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+# Before the app is imported: keep the generated secret key and any files out of the repo.
+os.environ.setdefault("INSTANCE_DIR", tempfile.mkdtemp(prefix="teahouse-instance-"))
+
+from flask_login import FlaskLoginClient  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.auth.models import User  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.permissions import Role  # noqa: E402
+
+ON_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = generate_password_hash(PASSWORD)
+
+
+def _postgres_schema_url(base_url):
+    schema = f"teahouse_test_{secrets.token_hex(4)}"
+    engine = sa.create_engine(base_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        if ON_CI:
+            pytest.exit(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}", returncode=3)
+        raise
+    return engine, schema
+
+
+@pytest.fixture(scope="session")
+def database():
+    """(uri, engine options) of a migrated, empty database for this run."""
+    base_url = os.environ.get("TEST_DATABASE_URL", "")
+    if base_url.startswith("postgresql"):
+        admin_engine, schema = _postgres_schema_url(base_url)
+        options = {"connect_args": {"options": f"-csearch_path={schema}"}, "pool_pre_ping": True}
+        uri = base_url
+    else:
+        admin_engine, schema = None, None
+        folder = tempfile.mkdtemp(prefix="teahouse-test-")
+        uri, options = f"sqlite:///{Path(folder) / 'test.db'}", {}
+    app = create_app(_test_config(uri, options))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    yield uri, options
+    if admin_engine is not None:
+        with admin_engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin_engine.dispose()
+
+
+def _test_config(uri, options):
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "SQLALCHEMY_ENGINE_OPTIONS": options,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MAIL_BACKEND": "locmem",
+        "SERVER_NAME": "teahouse.test",
+        "OUTBOX_MODE": "inline",
+    }
+
+
+def _empty_all_tables():
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def make_app(database):
+    """Build an app on the run's database with config overrides; tables emptied afterwards."""
+    uri, options = database
+    apps = []
+
+    def build(**overrides):
+        app = create_app({**_test_config(uri, options), **overrides})
+        app.test_client_class = FlaskLoginClient
+        apps.append(app)
+        return app
+
+    yield build
+    if apps:
+        with apps[0].app_context():
+            db.session.remove()
+            _empty_all_tables()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: an active user of any role, with the shared test password."""
+    counter = iter(range(1, 10_000))
+
+    def build(role=Role.MEMBER, **fields):
+        n = next(counter)
+        fields.setdefault("email", f"{role}{n}@example.com")
+        fields.setdefault("name", f"{role.title().replace('_', ' ')} {n}")
+        user = User(role=role, password_hash=_PASSWORD_HASH, **fields)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return build
+
+
+@pytest.fixture
+def member(make_user):
+    return make_user(Role.MEMBER)
+
+
+@pytest.fixture
+def moderator(make_user):
+    return make_user(Role.MODERATOR)
+
+
+@pytest.fixture
+def sales(make_user):
+    return make_user(Role.SALES)
+
+
+@pytest.fixture
+def sales_manager(make_user):
+    return make_user(Role.SALES_MANAGER)
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(Role.ADMIN)
+
+
+@pytest.fixture
+def users_by_role(make_user):
+    return {role: make_user(role) for role in Role}
+
+
+class AuthActions:
+    """Sign in through the real form, as a person would."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email, password=PASSWORD, remember=False):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self._client.post("/login", data=data)
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def bearer(client):
+    """Factory: Authorization headers for a user, from POST /api/v1/tokens."""
+    def headers_for(user, password=PASSWORD):
+        response = client.post("/api/v1/tokens", json={"email": user.email, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return headers_for
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if ON_CI:
+            pytest.fail("TEST_REDIS_URL must be set on CI")
+        pytest.skip("TEST_REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError as exc:
+        if ON_CI:
+            pytest.fail(f"Redis at {url} is unreachable: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+    return url
+
+
+def csrf_token_from(html):
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

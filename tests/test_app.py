@@ -1,0 +1,82 @@
+"""The shell every page lives in: home, errors, headers, cookies."""
+import sqlalchemy as sa
+
+from portal.community.models import Category
+from portal.extensions import db
+
+
+def test_home_page_lists_categories_for_visitors(client):
+    """Does a visitor see the community's categories and a way to join?"""
+    db.session.add(Category(name="Questions & Answers", slug="qa", description="Ask the community"))
+    db.session.commit()
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Questions &amp; Answers" in page
+    assert 'href="/register"' in page
+
+
+def test_unknown_page_is_a_styled_404(client):
+    """Does an unknown address answer a 404 page in the site's layout?"""
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "That page does not exist." in page
+    assert 'class="topbar"' in page
+
+
+def test_server_error_is_a_styled_500_with_request_id(make_app, caplog):
+    """Does a crash show a styled page with a reference that is also in the log?"""
+    app = make_app()
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("kaboom")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert request_id in response.get_data(as_text=True)
+    assert any(request_id in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+def test_api_server_error_is_json(make_app):
+    app = make_app()
+
+    @app.get("/api/v1/boom")
+    def api_boom():
+        raise RuntimeError("kaboom")
+
+    response = app.test_client().get("/api/v1/boom")
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "server_error"
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_session_cookie_is_httponly_and_samesite(client, member, auth):
+    response = auth.login(member.email)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_page_queries_stay_constant(client, make_user):
+    """Is the home page a fixed number of queries, however many members there are?"""
+    from tests.helpers import count_queries
+
+    make_user()
+    with count_queries() as few:
+        client.get("/")
+    for _ in range(15):
+        make_user()
+    with count_queries() as many:
+        client.get("/")
+    assert len(many) == len(few)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Category)) == 0
