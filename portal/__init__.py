@@ -1,5 +1,5 @@
 """Teahouse: a customer community portal that feeds the company's CRM."""
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -74,6 +74,8 @@ def load_user(login_id):
 
 
 def select_locale():
+    if not has_request_context():
+        return None  # CLI and background work: the default locale, or force_locale()
     languages = current_app.config["LANGUAGES"]
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
@@ -83,7 +85,7 @@ def select_locale():
 
 
 def select_timezone():
-    if current_user.is_authenticated:
+    if has_request_context() and current_user.is_authenticated:
         return current_user.timezone
     return None
 

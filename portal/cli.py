@@ -26,12 +26,10 @@ def register_commands(app):
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Fill an empty database with a demo community (does nothing the second time)."""
-        from .demo import seed_demo
+        from .demo import DEMO_PASSWORD, LOGINS, seed_demo
 
-        result = seed_demo()
-        if not result["created"]:
-            click.echo("Demo data is already there.")
-            return
-        click.echo("Demo community created. Sign in with:")
-        for role, email, password in result["logins"]:
-            click.echo(f"  {role:<14} {email:<32} {password}")
+        created = seed_demo()["created"]
+        click.echo("Demo community created." if created else "Demo data is already there.")
+        click.echo("Sign in with:")
+        for role, email in LOGINS:
+            click.echo(f"  {role.value:<14} {email:<32} {DEMO_PASSWORD}")

@@ -133,6 +133,14 @@ def runner(app):
 
 
 @pytest.fixture
+def outbox(app):
+    """Emails sent through the locmem mail backend during the test."""
+    state = app.extensions["mailman"]
+    state.outbox = []
+    return state.outbox
+
+
+@pytest.fixture
 def make_user(app):
     """Factory: an active user of any role, with the shared test password."""
     counter = iter(range(1, 10_000))

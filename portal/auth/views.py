@@ -132,7 +132,7 @@ def change_password():
         except DomainError as error:
             show_errors(form, error)
         else:
-            login_user(current_user)  # the new stamp keeps this session, signs out the others
+            login_user(current_user._get_current_object())  # new stamp: this session stays, others end
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form), 422 if form.errors else 200

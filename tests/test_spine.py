@@ -1,0 +1,119 @@
+"""The activity spine and the outbox: one transaction, side effects after commit."""
+import pytest
+import sqlalchemy as sa
+
+from portal import outbox
+from portal.auth import services
+from portal.events import Activity, Verb, activity_recorded, record_activity
+from portal.extensions import db
+from portal.outbox import OutboxMessage, drain, enqueue
+
+calls = []
+
+
+@outbox.handler("test.record")
+def _record(payload):
+    calls.append(payload)
+
+
+@outbox.handler("test.fail")
+def _fail(payload):
+    raise ConnectionError("webhook target down")
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    calls.clear()
+
+
+def test_subscribers_write_in_the_same_transaction(member):
+    """A subscriber's rows commit with the action, or vanish with it."""
+    def subscriber(verb, activity, **extra):
+        enqueue("test.record", {"activity": activity.id})
+
+    activity_recorded.connect(subscriber, sender=Verb.PROFILE_UPDATED)
+    try:
+        services.update_profile(member, bio="Hello")
+    finally:
+        activity_recorded.disconnect(subscriber, sender=Verb.PROFILE_UPDATED)
+    activity = db.session.scalar(sa.select(Activity).where(Activity.verb == Verb.PROFILE_UPDATED))
+    assert calls == [{"activity": activity.id}]
+    assert activity.customer_id == member.customer_id and activity.object_type == "user"
+
+
+def test_a_rollback_leaves_neither_activity_nor_side_effect(member):
+    record_activity(Verb.PROFILE_UPDATED, actor=member, obj=member)
+    enqueue("test.record", {"n": 1})
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    assert calls == []
+
+
+def test_verb_subscribers_only_hear_their_verb(member):
+    heard = []
+
+    def subscriber(verb, activity, **extra):
+        heard.append(verb)
+
+    activity_recorded.connect(subscriber, sender=Verb.LOGGED_IN)
+    try:
+        services.update_profile(member, bio="Hi")
+        services.record_login(member)
+    finally:
+        activity_recorded.disconnect(subscriber, sender=Verb.LOGGED_IN)
+    assert heard == [Verb.LOGGED_IN]
+
+
+def test_outbox_drains_after_commit_once(member):
+    enqueue("test.record", {"n": 1})
+    assert calls == []
+    db.session.commit()
+    assert calls == [{"n": 1}]
+    assert drain() == 0
+    message = db.session.scalar(sa.select(OutboxMessage))
+    assert message.processed_at is not None and message.attempts == 1
+
+
+def test_worker_mode_leaves_messages_for_the_worker(app, runner):
+    app.config["OUTBOX_MODE"] = "worker"
+    enqueue("test.record", {"n": 2})
+    db.session.commit()
+    assert calls == []
+    result = runner.invoke(args=["outbox", "worker", "--once"])
+    assert "1 message(s) processed" in result.output
+    assert calls == [{"n": 2}]
+
+
+def test_failed_side_effect_is_retried_with_backoff_then_parked(app):
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 2
+    enqueue("test.fail", {})
+    db.session.commit()
+    message = db.session.scalar(sa.select(OutboxMessage))
+    db.session.refresh(message)
+    assert message.attempts == 1 and "webhook target down" in message.last_error
+    assert message.available_at > message.created_at and message.failed_at is None
+    db.session.execute(sa.update(OutboxMessage).values(available_at=message.created_at))
+    db.session.commit()
+    drain()
+    db.session.refresh(message)
+    assert message.attempts == 2 and message.failed_at is not None
+
+
+def test_a_leased_message_is_not_run_twice(app):
+    app.config["OUTBOX_MODE"] = "worker"
+    enqueue("test.record", {"n": 3})
+    db.session.commit()
+    message_id = db.session.scalar(sa.select(OutboxMessage.id))
+    from portal.outbox import _lease
+    from portal.sqltypes import utcnow
+
+    with sa.orm.Session(db.engine) as other_worker:
+        assert _lease(other_worker, message_id, utcnow())
+    assert drain() == 0
+    assert calls == []
+
+
+def test_enqueue_rejects_unknown_topics():
+    with pytest.raises(LookupError):
+        enqueue("nobody.listens", {})
