@@ -80,3 +80,9 @@ def test_page_queries_stay_constant(client, make_user):
         client.get("/")
     assert len(many) == len(few)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Category)) == 0
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    secure = client.get("/", base_url="https://teahouse.test")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")

@@ -59,7 +59,6 @@ class User(UserMixin, db.Model):
     points: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     customer = relationship("Customer", back_populates="users", foreign_keys=[customer_id])
