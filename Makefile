@@ -37,7 +37,8 @@ lint: $(STAMP)
 
 # Refresh the catalogs after changing UI strings: make extract-messages, translate, commit.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=Teahouse \
+		--copyright-holder="Teahouse contributors" --add-location=file -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 clean:

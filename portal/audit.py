@@ -3,10 +3,22 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .sqltypes import UTCDateTime, utcnow
+
+ACTION_LABELS = {
+    "user.created": _l("Account created"),
+    "user.role_changed": _l("Role changed"),
+    "user.team_changed": _l("Sales team changed"),
+    "user.suspended": _l("Account suspended"),
+    "user.reactivated": _l("Account reactivated"),
+    "team.created": _l("Sales team created"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+}
 
 
 class AuditEntry(db.Model):
@@ -23,6 +35,10 @@ class AuditEntry(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     actor = relationship("User", foreign_keys=[actor_id])
+
+    @property
+    def label(self):
+        return ACTION_LABELS.get(self.action, self.action)
 
 
 def audit(actor, action, target=None, **details):

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 # Before the app is imported: keep the generated secret key and any files out of the repo.
 os.environ.setdefault("INSTANCE_DIR", tempfile.mkdtemp(prefix="teahouse-instance-"))
 
+from flask import has_app_context  # noqa: E402
 from flask_login import FlaskLoginClient  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
@@ -83,6 +84,22 @@ def _test_config(uri, options):
     }
 
 
+class FreshContextClient(FlaskLoginClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The `app` fixture keeps a context open for the test body; without this,
+    Flask would reuse it for requests and share `g` (the signed-in user, the
+    locale) and the database session between them.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():  # the test body reads what the request wrote, not stale copies
+            db.session.expire_all()
+        return response
+
+
 def _empty_all_tables():
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
@@ -103,7 +120,7 @@ def make_app(database):
 
     def build(**overrides):
         app = create_app({**_test_config(uri, options), **overrides})
-        app.test_client_class = FlaskLoginClient
+        app.test_client_class = FreshContextClient
         apps.append(app)
         return app
 

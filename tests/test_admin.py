@@ -200,3 +200,11 @@ def test_cli_create_user_rejects_weak_password(runner):
     assert result.exit_code != 0
     assert "password" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_user_page_shows_the_audit_trail_in_words(client, admin, member):
+    client = client.application.test_client(user=admin)
+    client.post(f"/admin/users/{member.id}/role", data={"role": "moderator"})
+    client.post(f"/admin/users/{member.id}/suspend", data={"reason": "spam"})
+    page = client.get(f"/admin/users/{member.id}").get_data(as_text=True)
+    assert "Role changed" in page and "Account suspended" in page and "user.suspended" not in page

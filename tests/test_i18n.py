@@ -14,7 +14,6 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import g, has_app_context
 
 from portal.auth.models import User
 from portal.extensions import babel, db
@@ -166,24 +165,7 @@ def _zh(msgid):
     return entry.string
 
 
-def _fresh_locale():
-    """Forget the locale Flask-Babel cached on `g`, as a new request in production would.
-
-    The `app` fixture keeps one app context pushed for the whole test and Flask reuses it
-    for every test-client request, so `g` (where Flask-Babel caches the chosen locale)
-    would otherwise carry the first request's language into all later ones.
-    """
-    if has_app_context():
-        g.pop("_flask_babel", None)
-
-
-def _post(client, path, **kwargs):
-    _fresh_locale()
-    return client.post(path, **kwargs)
-
-
 def _page(client, path="/", headers=None):
-    _fresh_locale()
     response = client.get(path, headers=headers or {})
     assert response.status_code == 200
     return response.get_data(as_text=True)
@@ -221,36 +203,36 @@ def test_members_profile_language_beats_the_browser(client, auth, member):
 
 def test_language_switch_makes_following_pages_chinese_for_a_visitor(client):
     assert _is_english(_page(client, headers=EN_HEADERS))
-    response = _post(client, "/locale?next=/search", data={"locale": "zh"}, headers=EN_HEADERS)
+    response = client.post("/locale?next=/search", data={"locale": "zh"}, headers=EN_HEADERS)
     assert response.status_code == 302 and response.headers["Location"].endswith("/search")
     assert _is_chinese(_page(client, headers=EN_HEADERS))
     assert _is_chinese(_page(client, "/search", headers=EN_HEADERS))
-    _post(client, "/locale", data={"locale": "en"}, headers=ZH_HEADERS)
+    client.post("/locale", data={"locale": "en"}, headers=ZH_HEADERS)
     assert _is_english(_page(client, headers=ZH_HEADERS))
 
 
 def test_language_switch_ignores_unoffered_languages(client):
-    _post(client, "/locale", data={"locale": "fr"})
+    client.post("/locale", data={"locale": "fr"})
     assert _is_english(_page(client))
 
 
 def test_language_switch_saves_a_members_choice_on_the_profile(app, client, auth, member):
     assert member.locale is None
     auth.login(member.email)
-    _post(client, "/locale", data={"locale": "zh"}, headers=EN_HEADERS)
+    client.post("/locale", data={"locale": "zh"}, headers=EN_HEADERS)
     db.session.expire_all()
     assert db.session.scalar(sa.select(User.locale).where(User.id == member.id)) == "zh"
     assert _is_chinese(_page(client, headers=EN_HEADERS))
     # The choice follows the member to another browser, which never used the switch.
     other_browser = app.test_client()
-    _post(other_browser, "/login", data={"email": member.email, "password": PASSWORD}, headers=EN_HEADERS)
+    other_browser.post("/login", data={"email": member.email, "password": PASSWORD}, headers=EN_HEADERS)
     assert _is_chinese(_page(other_browser, headers=EN_HEADERS))
 
 
 def test_email_goes_out_in_the_recipients_language(client, member, outbox):
     member.locale = "zh"
     db.session.commit()
-    _post(client, "/forgot-password", data={"email": member.email}, headers=EN_HEADERS)
+    client.post("/forgot-password", data={"email": member.email}, headers=EN_HEADERS)
     assert len(outbox) == 1
     mail = outbox[0]
     assert mail.subject == _zh("Reset your password")

@@ -26,6 +26,8 @@ from .models import ApiToken, User, UserStatus, new_stamp
 
 NAME_MAX = 80
 BIO_MAX = 500
+# Stored as is: the name must not depend on the language of whoever deleted the account.
+FORMER_MEMBER_NAME = "Former member"
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
 # Compared against when the email is unknown, so a miss costs as much as a hit.
@@ -217,7 +219,7 @@ def delete_account(user, *, password):
         raise Invalid("wrong_password", fields={"password": _l("That is not your password.")})
     record_activity(Verb.ACCOUNT_DELETED, actor=user, obj=user)
     user.email = f"deleted-{user.id}@deleted.invalid"
-    user.name = _("Former member")
+    user.name = FORMER_MEMBER_NAME
     user.bio = ""
     user.password_hash = None
     user.status = UserStatus.DELETED

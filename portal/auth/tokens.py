@@ -25,7 +25,7 @@ def issue_token(user, name="API", *, created_by=None):
     """Create a token for `user`; returns (raw token, ApiToken). Not committed."""
     name = (name or "").strip() or "API"
     if len(name) > 80:
-        raise Invalid(fields={"name": _("Keep the name to 80 characters.")})
+        raise Invalid(fields={"name": _("Keep the name to %(n)d characters.", n=80)})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     days = current_app.config["API_TOKEN_DAYS"]
     token = ApiToken(

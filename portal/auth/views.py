@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import DomainError, NotFound
@@ -153,6 +154,7 @@ def profile():
         except DomainError as error:
             show_errors(form, error)
         else:
+            refresh()  # the confirmation speaks the language just chosen
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form), 422 if form.errors else 200
