@@ -1,5 +1,5 @@
 """Teahouse: a customer community portal that feeds the company's CRM."""
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -106,36 +106,9 @@ def _register_blueprints(app):
 
 
 def _register_template_helpers(app):
-    from flask_babel import get_locale
+    from .layout import layout_globals
 
-    from .notifications.services import unread_count
-    from .permissions import Permission
-
-    @app.context_processor
-    def inject_globals():
-        signed_in = current_user.is_authenticated
-        return {
-            "unread_notifications": unread_count(current_user) if signed_in else 0,
-            "staff_menu": staff_menu(current_user) if signed_in else [],
-            "languages": app.config["LANGUAGES"],
-            "current_locale": str(get_locale()),
-            "community_name": app.config["COMMUNITY_NAME"],
-            "Permission": Permission,
-            "request_id": g.get("request_id"),
-        }
-
-
-def staff_menu(user):
-    """The staff pages `user` may open, for the user menu."""
-    from flask import url_for
-
-    from .permissions import Permission
-
-    entries = [
-        (Permission.MANAGE_USERS, "admin.users", _l("Administration")),
-    ]
-    return [{"url": url_for(endpoint), "label": label} for permission, endpoint, label in entries
-            if user.can(permission)]
+    app.context_processor(layout_globals)
 
 
 def _register_cli(app):

@@ -103,8 +103,7 @@ def _http_message(status):
 
 
 def _error_page(status, message):
-    template = f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
-    return render_template(template, status=status, message=message), status
+    return render_template("errors/error.html", status=status, message=message), status
 
 
 def handle_domain_error(error: DomainError):

@@ -13,7 +13,7 @@ class TeamForm(FlaskForm):
 
 
 class SuspendForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+    reason = StringField(_l("Reason for suspension"), validators=[Length(max=500)])
 
 
 class NewTeamForm(FlaskForm):

@@ -6,7 +6,7 @@ from werkzeug.security import generate_password_hash
 
 from ..audit import AuditEntry, audit
 from ..auth.models import Team, User, UserStatus, new_stamp
-from ..auth.services import check_password_strength, clean_name, normalise_email, user_by_email
+from ..auth.services import check_new_account
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..permissions import Permission, Role, ensure
@@ -43,12 +43,8 @@ def create_user(actor, *, email, password, name, role=Role.MEMBER):
     """Create an account with any role. `actor` None is the operator at the CLI."""
     if actor is not None:
         ensure(actor, Permission.MANAGE_USERS)
-    email = normalise_email(email)
-    name = clean_name(name)
+    email, name = check_new_account(email=email, password=password, name=name)
     role = _parse_role(role)
-    check_password_strength(password, email=email, name=name)
-    if user_by_email(email):
-        raise Invalid("email_taken", fields={"email": _l("An account with this email already exists.")})
     user = User(email=email, name=name, role=role, password_hash=generate_password_hash(password))
     db.session.add(user)
     db.session.flush()

@@ -75,6 +75,16 @@ def check_timezone(timezone):
     return timezone
 
 
+def check_new_account(*, email, password, name):
+    """Validate a new account's fields; returns the normalised (email, name)."""
+    email = normalise_email(email)
+    name = clean_name(name)
+    check_password_strength(password, email=email, name=name)
+    if user_by_email(email):
+        raise Invalid("email_taken", fields={"email": _l("An account with this email already exists.")})
+    return email, name
+
+
 def user_by_email(email):
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
@@ -85,12 +95,8 @@ def register(*, email, password, name, locale=None, referral_code=None, channel=
     """Create a member account linked to its customer record; one activity; committed."""
     from ..crm.services import customer_for_email
 
-    email = normalise_email(email)
-    name = clean_name(name)
+    email, name = check_new_account(email=email, password=password, name=name)
     locale = check_locale(locale)
-    check_password_strength(password, email=email, name=name)
-    if user_by_email(email):
-        raise Invalid("email_taken", fields={"email": _l("An account with this email already exists.")})
     customer = customer_for_email(email)
     user = User(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
                 customer_id=customer.id if customer else None)

@@ -1,0 +1,31 @@
+"""What every page's layout needs: language, the bell, the staff menu."""
+from flask import current_app, g, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .notifications.services import unread_count
+from .permissions import Permission
+
+# (permission needed, endpoint, label): later features add their staff pages here.
+STAFF_PAGES = (
+    (Permission.MANAGE_USERS, "admin.users", _l("Administration")),
+)
+
+
+def staff_menu(user):
+    """The staff pages `user` may open, for the user menu."""
+    return [{"url": url_for(endpoint), "label": label}
+            for permission, endpoint, label in STAFF_PAGES if user.can(permission)]
+
+
+def layout_globals():
+    signed_in = current_user.is_authenticated
+    return {
+        "unread_notifications": unread_count(current_user) if signed_in else 0,
+        "staff_menu": staff_menu(current_user) if signed_in else [],
+        "languages": current_app.config["LANGUAGES"],
+        "current_locale": str(get_locale()),
+        "community_name": current_app.config["COMMUNITY_NAME"],
+        "request_id": g.get("request_id"),
+    }
