@@ -6,6 +6,10 @@ from .permissions import Role
 
 
 def register_commands(app):
+    from .community.cli import posts_cli
+
+    app.cli.add_command(posts_cli)
+
     @app.cli.command("create-user")
     @click.option("--email", required=True)
     @click.option("--password", required=True, help="At least 10 characters, not easily guessed.")

@@ -89,4 +89,13 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = {"en": "English", "zh": "简体中文"}
     COMMUNITY_NAME = os.environ.get("COMMUNITY_NAME", "Teahouse")
+
+    # Community rules.
+    NEW_ACCOUNT_HOURS = _int("NEW_ACCOUNT_HOURS", 24)
+    NEW_ACCOUNT_MAX_TOPICS = _int("NEW_ACCOUNT_MAX_TOPICS", 3)
+    NEW_ACCOUNT_MAX_REPLIES = _int("NEW_ACCOUNT_MAX_REPLIES", 10)
+    FLAGS_TO_HIDE = _int("FLAGS_TO_HIDE", 3)
+    TOPICS_PER_PAGE = _int("TOPICS_PER_PAGE", 30)
+    POSTS_PER_PAGE = _int("POSTS_PER_PAGE", 20)
+    TAG_CREATE_MIN_LEVEL = _int("TAG_CREATE_MIN_LEVEL", 3)
     SEED_DEMO = _flag("SEED_DEMO", False)

@@ -28,6 +28,22 @@ class Verb(enum.StrEnum):
     PASSWORD_CHANGED = "user.password_changed"
     PASSWORD_RESET = "user.password_reset"
     ACCOUNT_DELETED = "user.account_deleted"
+    TOPIC_CREATED = "topic.created"
+    TOPIC_MOVED = "topic.moved"
+    TOPIC_PINNED = "topic.pinned"
+    TOPIC_LOCKED = "topic.locked"
+    TOPIC_CLOSED_AS_DUPLICATE = "topic.closed_as_duplicate"
+    POST_CREATED = "post.created"
+    POST_EDITED = "post.edited"
+    POST_DELETED = "post.deleted"
+    POST_FLAGGED = "post.flagged"
+    POST_HIDDEN = "post.hidden"
+    VOTED = "post.voted"
+    VOTE_RETRACTED = "post.vote_retracted"
+    ANSWER_ACCEPTED = "answer.accepted"
+    ANSWER_UNACCEPTED = "answer.unaccepted"
+    IDEA_STATUS_CHANGED = "idea.status_changed"
+    FOLLOWED = "follow.created"
 
 
 class Channel(enum.StrEnum):

@@ -31,13 +31,16 @@ class UTCDateTime(sa.TypeDecorator):
         return value
 
 
-def str_enum(enum_class: type[enum.StrEnum], length=24):
-    """A StrEnum stored as its plain value in a VARCHAR with a CHECK constraint."""
+def str_enum(enum_class: type[enum.StrEnum], length=24, name=None):
+    """A StrEnum stored as its plain value in a VARCHAR with a CHECK constraint.
+
+    `name` names the constraint; give one when a table has two columns of the same enum.
+    """
     return sa.Enum(
         enum_class,
         native_enum=False,
         create_constraint=True,
         length=length,
         values_callable=lambda members: [m.value for m in members],
-        name=enum_class.__name__.lower(),
+        name=name or enum_class.__name__.lower(),
     )

@@ -57,6 +57,7 @@ def upgrade():
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
     sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('username', sa.String(length=30), nullable=False),
     sa.Column('role', sa.Enum('member', 'moderator', 'sales', 'sales_manager', 'admin', name='role', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('status', sa.Enum('active', 'suspended', 'deleted', name='userstatus', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=True),
@@ -72,7 +73,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_users_team_id_teams')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
-    sa.UniqueConstraint('referral_code', name=op.f('uq_users_referral_code'))
+    sa.UniqueConstraint('referral_code', name=op.f('uq_users_referral_code')),
+    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_customer_id'), ['customer_id'], unique=False)
@@ -158,7 +160,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('text', sa.String(length=300), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('url', sa.String(length=300), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),

@@ -44,6 +44,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     name: Mapped[str] = mapped_column(sa.String(80))
+    # The @handle used in mentions; assigned on first save (see usernames.py).
+    username: Mapped[str] = mapped_column(sa.String(30), unique=True)
     role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.MEMBER, index=True)
     status: Mapped[UserStatus] = mapped_column(str_enum(UserStatus), default=UserStatus.ACTIVE)
     locale: Mapped[str | None] = mapped_column(sa.String(8))
@@ -97,6 +99,9 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+from . import usernames as _usernames  # noqa: E402,F401  (registers the before_flush hook)
 
 
 class ApiToken(db.Model):

@@ -1,10 +1,72 @@
+"""Categories, topics, posts and everything members do to them."""
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..sqltypes import UTCDateTime, utcnow
+from ..sqltypes import UTCDateTime, str_enum, utcnow
+
+
+class Access(enum.StrEnum):
+    """Who may read or write in a category."""
+    EVERYONE = "everyone"
+    MEMBERS = "members"
+    STAFF = "staff"
+
+
+class TopicKind(enum.StrEnum):
+    DISCUSSION = "discussion"
+    QUESTION = "question"
+    IDEA = "idea"
+
+    @property
+    def label(self):
+        return {TopicKind.DISCUSSION: _l("Discussion"), TopicKind.QUESTION: _l("Question"),
+                TopicKind.IDEA: _l("Idea")}[self]
+
+
+class IdeaStatus(enum.StrEnum):
+    NEW = "new"
+    UNDER_REVIEW = "under_review"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DECLINED = "declined"
+
+    @property
+    def label(self):
+        return IDEA_STATUS_LABELS[self]
+
+
+IDEA_STATUS_LABELS = {
+    IdeaStatus.NEW: _l("New"),
+    IdeaStatus.UNDER_REVIEW: _l("Under review"),
+    IdeaStatus.PLANNED: _l("Planned"),
+    IdeaStatus.IN_PROGRESS: _l("In progress"),
+    IdeaStatus.DONE: _l("Done"),
+    IdeaStatus.DECLINED: _l("Declined"),
+}
+
+
+class FlagReason(enum.StrEnum):
+    SPAM = "spam"
+    ABUSIVE = "abusive"
+    OFF_TOPIC = "off_topic"
+    OTHER = "other"
+
+    @property
+    def label(self):
+        return {FlagReason.SPAM: _l("Spam"), FlagReason.ABUSIVE: _l("Abusive or rude"),
+                FlagReason.OFF_TOPIC: _l("Off topic"), FlagReason.OTHER: _l("Something else")}[self]
+
+
+class FollowTarget(enum.StrEnum):
+    TOPIC = "topic"
+    CATEGORY = "category"
+    USER = "user"
 
 
 class Category(db.Model):
@@ -16,4 +78,178 @@ class Category(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     colour: Mapped[str] = mapped_column(sa.String(7), default="#0f766e")
     position: Mapped[int] = mapped_column(default=0)
+    read_access: Mapped[Access] = mapped_column(str_enum(Access, name="read_access"), default=Access.EVERYONE,
+                                                server_default=Access.EVERYONE.value)
+    write_access: Mapped[Access] = mapped_column(str_enum(Access, name="write_access"), default=Access.MEMBERS,
+                                                 server_default=Access.MEMBERS.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+topic_tags = sa.Table(
+    "topic_tags",
+    db.metadata,
+    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(30), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Topic(db.Model):
+    __tablename__ = "topics"
+    __table_args__ = (
+        sa.Index("ix_topics_category_last", "category_id", "last_posted_at"),
+        sa.Index("ix_topics_last_posted", "last_posted_at"),
+        sa.Index("ix_topics_score", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    kind: Mapped[TopicKind] = mapped_column(str_enum(TopicKind), default=TopicKind.DISCUSSION)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_poster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Counters kept in the same transaction as the posts and votes they count.
+    reply_count: Mapped[int] = mapped_column(default=0)
+    post_count: Mapped[int] = mapped_column(default=0)
+    score: Mapped[int] = mapped_column(default=0)
+    solved_post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id", use_alter=True))
+    idea_status: Mapped[IdeaStatus | None] = mapped_column(str_enum(IdeaStatus))
+    pinned: Mapped[bool] = mapped_column(default=False)
+    locked: Mapped[bool] = mapped_column(default=False)
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    category: Mapped[Category] = relationship()
+    author = relationship("User", foreign_keys=[author_id])
+    last_poster = relationship("User", foreign_keys=[last_poster_id])
+    tags: Mapped[list[Tag]] = relationship(secondary=topic_tags, order_by=Tag.name)
+    duplicate_of: Mapped["Topic | None"] = relationship(remote_side=[id])
+
+    @property
+    def is_solved(self):
+        return self.solved_post_id is not None
+
+    @property
+    def is_closed(self):
+        return self.locked or self.duplicate_of_id is not None
+
+
+class Post(db.Model):
+    __tablename__ = "posts"
+    __table_args__ = (sa.UniqueConstraint("topic_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topics.id"))
+    number: Mapped[int]
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    reply_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id"))
+    source: Mapped[str] = mapped_column(sa.Text)
+    html: Mapped[str] = mapped_column(sa.Text)
+    sanitizer_version: Mapped[int] = mapped_column(default=1)
+    score: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revision_count: Mapped[int] = mapped_column(default=0)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when enough members flag the post; cleared or confirmed by a moderator.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    topic: Mapped[Topic] = relationship(foreign_keys=[topic_id])
+    author = relationship("User", foreign_keys=[author_id])
+    reply_to: Mapped["Post | None"] = relationship(remote_side=[id])
+
+    @property
+    def is_visible(self):
+        return self.deleted_at is None and self.hidden_at is None
+
+
+class PostRevision(db.Model):
+    """The text of a post before one edit: the history shown beside it."""
+    __tablename__ = "post_revisions"
+    __table_args__ = (sa.UniqueConstraint("post_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"))
+    number: Mapped[int]
+    editor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    source: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    editor = relationship("User")
+
+
+class Vote(db.Model):
+    __tablename__ = "votes"
+    __table_args__ = (
+        sa.UniqueConstraint("voter_id", "post_id"),
+        sa.CheckConstraint("value IN (-1, 1)", name="value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), index=True)
+    voter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    value: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdeaStatusChange(db.Model):
+    __tablename__ = "idea_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topics.id"), index=True)
+    status: Mapped[IdeaStatus] = mapped_column(str_enum(IdeaStatus))
+    reply: Mapped[str] = mapped_column(sa.Text, default="")
+    reply_html: Mapped[str] = mapped_column(sa.Text, default="")
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor = relationship("User")
+
+
+class Flag(db.Model):
+    __tablename__ = "flags"
+    __table_args__ = (sa.UniqueConstraint("post_id", "flagger_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), index=True)
+    flagger_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[FlagReason] = mapped_column(str_enum(FlagReason))
+    text: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Follow(db.Model):
+    __tablename__ = "follows"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "target_type", "target_id"),
+        sa.Index("ix_follows_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    target_type: Mapped[FollowTarget] = mapped_column(str_enum(FollowTarget))
+    target_id: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TopicRead(db.Model):
+    """How far a member has read a topic: the highest post number seen."""
+    __tablename__ = "topic_reads"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topics.id"), primary_key=True)
+    last_read_number: Mapped[int] = mapped_column(default=0)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

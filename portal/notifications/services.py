@@ -23,6 +23,19 @@ def unread_count(user):
     )
 
 
+def open_notification(user, notification_id):
+    """Mark one of `user`'s notifications read and return it; NotFound for anyone else's."""
+    from ..errors import NotFound
+
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user.id:
+        raise NotFound()
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.commit()
+    return notification
+
+
 def mark_all_read(user):
     """Mark every unread notification of `user` read; committed."""
     db.session.execute(

@@ -17,6 +17,13 @@ def index():
     return render_template("notifications/index.html", page=page, unread_only=unread_only)
 
 
+@bp.get("/notifications/<int:notification_id>")
+@require_login
+def open_one(notification_id):
+    """Follow a notification: it is read from now on."""
+    return redirect(services.open_notification(current_user, notification_id).link)
+
+
 @bp.post("/notifications/read")
 @require_login
 def mark_read():

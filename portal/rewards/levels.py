@@ -1,7 +1,7 @@
 """Levels derived from lifetime points (thresholds become settings later)."""
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 
 @dataclass(frozen=True)
@@ -13,11 +13,11 @@ class Level:
 
 
 DEFAULT_LEVELS = (
-    Level(1, "newcomer", _l("Newcomer"), 0),
-    Level(2, "member", _l("Member"), 50),
-    Level(3, "regular", _l("Regular"), 200),
-    Level(4, "expert", _l("Expert"), 1000),
-    Level(5, "ambassador", _l("Ambassador"), 5000),
+    Level(1, "newcomer", lazy_pgettext("level", "Newcomer"), 0),
+    Level(2, "member", lazy_pgettext("level", "Member"), 50),
+    Level(3, "regular", lazy_pgettext("level", "Regular"), 200),
+    Level(4, "expert", lazy_pgettext("level", "Expert"), 1000),
+    Level(5, "ambassador", lazy_pgettext("level", "Ambassador"), 5000),
 )
 
 

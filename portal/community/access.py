@@ -1,0 +1,52 @@
+"""Who may read and write where: category access, applied to every query."""
+import sqlalchemy as sa
+
+from ..permissions import Permission, can
+from .models import Access, Category, Post, Topic
+
+
+def _reach(user):
+    """The widest Access level `user` meets: STAFF, MEMBERS or EVERYONE."""
+    if getattr(user, "is_authenticated", False) and user.is_active:
+        return Access.STAFF if user.is_staff else Access.MEMBERS
+    return Access.EVERYONE
+
+
+_ORDER = {Access.EVERYONE: 0, Access.MEMBERS: 1, Access.STAFF: 2}
+
+
+def readable_levels(user):
+    reach = _ORDER[_reach(user)]
+    return [access for access, rank in _ORDER.items() if rank <= reach]
+
+
+def can_read(user, category):
+    return category.read_access in readable_levels(user)
+
+
+def can_write(user, category):
+    return can(user, Permission.POST) and category.write_access in readable_levels(user) and can_read(user, category)
+
+
+def is_moderator(user):
+    return can(user, Permission.MODERATE)
+
+
+def readable_categories(user):
+    """select() of the categories `user` may read, in display order."""
+    return (sa.select(Category).where(Category.read_access.in_(readable_levels(user)))
+            .order_by(Category.position, Category.name))
+
+
+def visible_topics(user):
+    """select() of topics `user` may see listed: readable category, not deleted."""
+    return (sa.select(Topic).join(Topic.category)
+            .where(Category.read_access.in_(readable_levels(user)), Topic.deleted_at.is_(None)))
+
+
+def visible_posts_clause(user):
+    """Posts a reader sees: not deleted, and not hidden unless a moderator looks."""
+    clause = Post.deleted_at.is_(None)
+    if not is_moderator(user):
+        clause = sa.and_(clause, Post.hidden_at.is_(None))
+    return clause

@@ -1,0 +1,45 @@
+"""The company's answer to its customers' ideas: a public status with a reply."""
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Invalid
+from ..events import Verb, record_activity
+from ..extensions import db
+from ..permissions import Permission, ensure
+from . import markdown
+from .models import IdeaStatus, IdeaStatusChange, TopicKind
+from .topics import get_topic
+
+REPLY_MAX = 5000
+
+
+def set_idea_status(actor, topic_id, status, reply=""):
+    """Staff set an idea's status with an optional public reply; author and voters hear of it."""
+    ensure(actor, Permission.MODERATE)
+    change = apply_idea_status(actor, get_topic(actor, topic_id), status, reply)
+    db.session.commit()
+    return change
+
+
+def apply_idea_status(actor, topic, status, reply=""):
+    """The status change itself, inside the caller's transaction (not committed)."""
+    if topic.kind != TopicKind.IDEA:
+        raise Invalid("not_an_idea", _("Only ideas have a status."),
+                      fields={"idea_status": _l("Only ideas have a status.")})
+    try:
+        status = IdeaStatus(status)
+    except ValueError:
+        raise Invalid(fields={"status": _l("Choose one of the idea statuses.")}) from None
+    reply = (reply or "").strip()
+    if len(reply) > REPLY_MAX:
+        raise Invalid(fields={"reply": _l("Keep the reply to %(n)d characters.", n=REPLY_MAX)})
+    previous = topic.idea_status
+    change = IdeaStatusChange(topic_id=topic.id, status=status, reply=reply,
+                              reply_html=markdown.render(reply).html if reply else "", actor_id=actor.id)
+    db.session.add(change)
+    topic.idea_status = status
+    db.session.flush()
+    record_activity(Verb.IDEA_STATUS_CHANGED, actor=actor, obj=topic,
+                    payload={"status": status.value, "previous": previous.value if previous else None,
+                             "change_id": change.id})
+    return change

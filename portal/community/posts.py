@@ -1,0 +1,173 @@
+"""Posts: replying, quoting, editing with history, deleting; the topic page."""
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..events import Verb, record_activity
+from ..extensions import db
+from ..permissions import Permission, ensure
+from ..sqltypes import utcnow
+from .access import can_write, is_moderator, visible_posts_clause
+from .content import Body, clean_title
+from .limits import check_posting_limit
+from .models import Post, PostRevision, Topic, TopicKind, Vote
+from .topics import get_topic
+
+
+def get_post(user, post_id):
+    """A post `user` may see, in a topic they may read; NotFound otherwise."""
+    post = db.session.get(Post, post_id)
+    if post is None:
+        raise NotFound("post_not_found", _l("That post does not exist."))
+    get_topic(user, post.topic_id)
+    if post.deleted_at or (post.hidden_at and not is_moderator(user)):
+        raise NotFound("post_not_found", _l("That post does not exist."))
+    return post
+
+
+def _ensure_open(user, topic):
+    if topic.is_closed and not is_moderator(user):
+        raise Conflict("topic_closed", _("This topic is closed to new posts."))
+
+
+def reply(author, topic_id, body, *, reply_to_id=None):
+    """Add a post to a topic (quoting `reply_to_id` if given); one activity; committed."""
+    ensure(author, Permission.POST)
+    topic = get_topic(author, topic_id)
+    if topic.deleted_at:
+        raise NotFound("topic_not_found", _l("That topic does not exist."))
+    if not can_write(author, topic.category):
+        raise Forbidden("category_read_only", _("Only staff can post in this category."))
+    _ensure_open(author, topic)
+    reply_to = None
+    if reply_to_id is not None:
+        reply_to = get_post(author, reply_to_id)
+        if reply_to.topic_id != topic.id:
+            raise Invalid(fields={"reply_to_id": _l("You can only quote posts of the same topic.")})
+    content = Body(author, body)
+    check_posting_limit(author, new_topic=False)
+    number = _next_number(topic)
+    now = utcnow()
+    post = Post(topic_id=topic.id, number=number, author_id=author.id, reply_to_id=reply_to_id,
+                source=content.source, html=content.html, sanitizer_version=content.version, created_at=now)
+    db.session.add(post)
+    topic.reply_count = Topic.reply_count + 1
+    topic.last_posted_at = now
+    topic.last_poster_id = author.id
+    db.session.flush()
+    record_activity(Verb.POST_CREATED, actor=author, obj=post,
+                    payload={"topic_id": topic.id, "number": number, "mentions": content.mentioned_ids,
+                             "reply_to_author_id": reply_to.author_id if reply_to else None})
+    db.session.commit()
+    return post
+
+
+def _next_number(topic):
+    # One UPDATE hands out the number, so two simultaneous replies never collide.
+    return db.session.execute(
+        sa.update(Topic).where(Topic.id == topic.id).values(post_count=Topic.post_count + 1)
+        .returning(Topic.post_count)
+    ).scalar_one()
+
+
+def editable_post(editor, post_id):
+    """A post `editor` may change: its author's or any for moderators; 404 unseen, 403 not theirs."""
+    post = get_post(editor, post_id)
+    if post.author_id != editor.id and not is_moderator(editor):
+        raise Forbidden("not_author", _("You can only edit your own posts."))
+    return post
+
+
+def edit_post(editor, post_id, body, *, title=None):
+    """Change a post's text (and the topic title on its first post), keeping the old text."""
+    post = editable_post(editor, post_id)
+    topic = post.topic
+    _ensure_open(editor, topic)
+    content = Body(editor, body)
+    new_title = clean_title(title) if title is not None and post.number == 1 else None
+    if content.source == post.source and (new_title is None or new_title == topic.title):
+        return post
+    post.revision_count += 1
+    db.session.add(PostRevision(post_id=post.id, number=post.revision_count, editor_id=editor.id,
+                                source=post.source, title=topic.title if post.number == 1 else None))
+    post.source, post.html, post.sanitizer_version = content.source, content.html, content.version
+    post.edited_at = utcnow()
+    if new_title:
+        topic.title = new_title
+    record_activity(Verb.POST_EDITED, actor=editor, obj=post,
+                    payload={"topic_id": topic.id, "revision": post.revision_count})
+    db.session.commit()
+    return post
+
+
+def delete_post(actor, post_id):
+    """Soft-delete a post (the whole topic for a first post); the author or a moderator."""
+    post = get_post(actor, post_id)
+    topic = post.topic
+    if post.author_id != actor.id and not is_moderator(actor):
+        raise Forbidden("not_author", _("You can only delete your own posts."))
+    now = utcnow()
+    post.deleted_at = now
+    if post.number == 1:
+        topic.deleted_at = now
+    else:
+        topic.reply_count = Topic.reply_count - 1
+    was_solution = topic.solved_post_id == post.id
+    if was_solution:
+        topic.solved_post_id = None
+    record_activity(Verb.POST_DELETED, actor=actor, obj=post,
+                    payload={"topic_id": topic.id, "author_id": post.author_id, "was_solution": was_solution,
+                             "by_moderator": post.author_id != actor.id})
+    db.session.commit()
+    return post
+
+
+def revisions(user, post_id):
+    """A post's earlier versions, newest first."""
+    post = get_post(user, post_id)
+    return post, db.session.scalars(
+        sa.select(PostRevision).where(PostRevision.post_id == post.id)
+        .options(joinedload(PostRevision.editor)).order_by(PostRevision.number.desc())
+    ).all()
+
+
+def topic_posts(user, topic, *, page=1, per_page=None):
+    """One page of a topic's posts in reading order, authors and quotes loaded.
+
+    Questions list the accepted answer first, then by votes, then by time;
+    other topics read in order. The first post always opens page one.
+    """
+    query = (sa.select(Post).where(Post.topic_id == topic.id, visible_posts_clause(user))
+             .options(joinedload(Post.author), selectinload(Post.reply_to).joinedload(Post.author))
+             .order_by(*reading_order(topic)))
+    per_page = per_page or current_app.config["POSTS_PER_PAGE"]
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
+
+
+def reading_order(topic):
+    """ORDER BY for a topic's posts: in order, or for questions the question, the accepted answer,
+    then answers by votes."""
+    if topic.kind != TopicKind.QUESTION:
+        return [Post.number]
+    order = [sa.case((Post.number == 1, 0), else_=1)]
+    if topic.solved_post_id:
+        order.append(sa.case((Post.id == topic.solved_post_id, 0), else_=1))
+    return [*order, Post.score.desc(), Post.created_at, Post.id]
+
+
+def visible_numbers(user, topic):
+    """The post numbers `user` sees in `topic`, in reading order (one query)."""
+    return db.session.scalars(sa.select(Post.number).where(Post.topic_id == topic.id, visible_posts_clause(user))
+                              .order_by(*reading_order(topic))).all()
+
+
+def my_votes(user, posts):
+    """{post id: +1 or -1} for the posts `user` voted on, in one query."""
+    if not getattr(user, "is_authenticated", False) or not posts:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Vote.post_id, Vote.value).where(Vote.voter_id == user.id, Vote.post_id.in_([p.id for p in posts]))
+    ).all())

@@ -1,0 +1,38 @@
+"""Unread tracking: how far each member has read each topic."""
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..sqltypes import utcnow
+from ..upsert import insert_unless_exists
+from .models import TopicRead
+
+
+def read_marks(user, topic_ids):
+    """{topic id: last post number read} for `user`, in one query."""
+    if not getattr(user, "is_authenticated", False) or not topic_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(TopicRead.topic_id, TopicRead.last_read_number)
+        .where(TopicRead.user_id == user.id, TopicRead.topic_id.in_(topic_ids))
+    ).all())
+
+
+def mark_read(user, topic, up_to_number):
+    """Remember that `user` has seen posts up to `up_to_number`; never moves backwards."""
+    if not getattr(user, "is_authenticated", False):
+        return
+    now = utcnow()
+    inserted = insert_unless_exists(TopicRead, {"user_id": user.id, "topic_id": topic.id,
+                                                "last_read_number": up_to_number, "read_at": now},
+                                    key=("user_id", "topic_id"))
+    if not inserted:
+        db.session.execute(sa.update(TopicRead).where(
+            TopicRead.user_id == user.id, TopicRead.topic_id == topic.id,
+            TopicRead.last_read_number < up_to_number).values(last_read_number=up_to_number, read_at=now))
+    db.session.commit()
+
+
+def unread_count(topic, marks):
+    """New posts in `topic` since the member's last visit (0 for never-visited topics)."""
+    last = marks.get(topic.id)
+    return 0 if last is None else max(topic.post_count - last, 0)

@@ -1,0 +1,193 @@
+"""Topics: starting them, finding them, and the moderator's hand on them."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import Forbidden, Invalid, NotFound
+from ..events import Verb, record_activity
+from ..extensions import db
+from ..permissions import Permission, ensure
+from ..sqltypes import utcnow
+from .access import can_read, can_write, is_moderator, visible_topics
+from .content import Body, clean_title, normalise_tag, resolve_tags
+from .limits import check_posting_limit
+from .models import Category, IdeaStatus, Post, Tag, Topic, TopicKind, topic_tags
+
+SORTS = ("latest", "top", "unanswered", "solved", "unsolved", "votes")
+PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365, "all": None}
+
+
+def get_category(user, category_id=None, *, slug=None):
+    """A category `user` may read, by id or slug; NotFound otherwise."""
+    where = Category.slug == slug if slug is not None else Category.id == category_id
+    category = db.session.scalar(sa.select(Category).where(where))
+    if category is None or not can_read(user, category):
+        raise NotFound("category_not_found", _l("That category does not exist."),
+                       fields={"category_id": _l("Choose an existing category.")})
+    return category
+
+
+def get_topic(user, topic_id):
+    """A topic `user` may read (moderators also see deleted ones); NotFound otherwise."""
+    topic = db.session.get(Topic, topic_id, options=[joinedload(Topic.category)])
+    if topic is None or not can_read(user, topic.category) or (topic.deleted_at and not is_moderator(user)):
+        raise NotFound("topic_not_found", _l("That topic does not exist."))
+    return topic
+
+
+def _parse_kind(kind):
+    try:
+        return TopicKind(kind)
+    except ValueError:
+        raise Invalid(fields={"kind": _l("Choose discussion, question or idea.")}) from None
+
+
+def create_topic(author, *, category_id, kind, title, body, tags=()):
+    """Start a topic with its first post; one activity; committed."""
+    ensure(author, Permission.POST)
+    category = get_category(author, category_id)
+    if not can_write(author, category):
+        raise Forbidden("category_read_only", _("Only staff can start topics in this category."))
+    kind = _parse_kind(kind)
+    title = clean_title(title)
+    check_posting_limit(author, new_topic=True)
+    content = Body(author, body)
+    tag_objects = resolve_tags(author, tags)
+    now = utcnow()
+    topic = Topic(category_id=category.id, author_id=author.id, kind=kind, title=title, created_at=now,
+                  last_posted_at=now, last_poster_id=author.id, post_count=1, tags=tag_objects,
+                  idea_status=IdeaStatus.NEW if kind == TopicKind.IDEA else None)
+    db.session.add(topic)
+    db.session.flush()
+    post = Post(topic_id=topic.id, number=1, author_id=author.id, source=content.source, html=content.html,
+                sanitizer_version=content.version, created_at=now)
+    db.session.add(post)
+    db.session.flush()
+    record_activity(Verb.TOPIC_CREATED, actor=author, obj=topic,
+                    payload={"post_id": post.id, "category_id": category.id, "kind": kind.value,
+                             "mentions": content.mentioned_ids})
+    db.session.commit()
+    return topic
+
+
+def topic_list(user, *, category=None, sort="latest", period="all", kind=None, tag=None, status=None,
+               topic_ids=None, page=1, per_page=None):
+    """One page of topics `user` may see, with what a list shows loaded in a fixed number of queries."""
+    query = visible_topics(user).options(
+        joinedload(Topic.category), joinedload(Topic.author), joinedload(Topic.last_poster),
+        selectinload(Topic.tags),
+    )
+    if category is not None:
+        query = query.where(Topic.category_id == category.id)
+    if topic_ids is not None:
+        query = query.where(Topic.id.in_(topic_ids))
+    if kind:
+        query = query.where(Topic.kind == _parse_kind(kind))
+    if tag:
+        query = query.where(Topic.tags.any(Tag.name == normalise_tag(tag)))
+    if status:
+        try:
+            query = query.where(Topic.idea_status == IdeaStatus(status))
+        except ValueError:
+            raise Invalid(fields={"status": _l("Choose an idea status.")}) from None
+    query = _sorted(query, sort, period, pinned_first=category is not None)
+    per_page = per_page or current_app.config["TOPICS_PER_PAGE"]
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
+
+
+def _sorted(query, sort, period, *, pinned_first):
+    if sort not in SORTS:
+        raise Invalid(fields={"sort": _l("Choose a sort: %(sorts)s.", sorts=", ".join(SORTS))})
+    if sort == "unanswered":
+        query = query.where(Topic.reply_count == 0)
+    elif sort == "solved":
+        query = query.where(Topic.kind == TopicKind.QUESTION, Topic.solved_post_id.is_not(None))
+    elif sort == "unsolved":
+        query = query.where(Topic.kind == TopicKind.QUESTION, Topic.solved_post_id.is_(None))
+    if sort in ("top", "votes"):
+        if period not in PERIODS:
+            raise Invalid(fields={"period": _l("Choose day, week, month, year or all.")})
+        if PERIODS[period]:
+            query = query.where(Topic.created_at >= utcnow() - timedelta(days=PERIODS[period]))
+        return query.order_by(Topic.score.desc(), Topic.last_posted_at.desc(), Topic.id.desc())
+    order = [Topic.last_posted_at.desc(), Topic.id.desc()]
+    if pinned_first:
+        order.insert(0, Topic.pinned.desc())
+    return query.order_by(*order)
+
+
+def tag_counts(user, limit=30):
+    """The most used tags among topics `user` can see, as (name, count)."""
+    visible = visible_topics(user).with_only_columns(Topic.id).subquery()
+    return db.session.execute(
+        sa.select(Tag.name, sa.func.count()).join(topic_tags, topic_tags.c.tag_id == Tag.id)
+        .where(topic_tags.c.topic_id.in_(sa.select(visible.c.id)))
+        .group_by(Tag.name).order_by(sa.func.count().desc(), Tag.name).limit(limit)
+    ).all()
+
+
+# -- moderation ----------------------------------------------------------------------
+
+_UNSET = object()
+
+
+def moderate_topic(actor, topic_id, *, pinned=None, locked=None, category_id=None, duplicate_of_id=_UNSET,
+                   idea_status=None, status_reply=""):
+    """Apply a moderator's changes to a topic in one transaction: all of them or none.
+
+    `duplicate_of_id` closes the topic as a duplicate of another; None reopens it.
+    Each change that takes effect records its own activity.
+    """
+    from .ideas import apply_idea_status
+
+    ensure(actor, Permission.MODERATE)
+    topic = get_topic(actor, topic_id)
+    if category_id is not None and category_id != topic.category_id:
+        category = get_category(actor, category_id)
+        record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, payload={"from": topic.category_id,
+                                                                            "to": category.id})
+        topic.category_id = category.id
+    if duplicate_of_id is not _UNSET and duplicate_of_id != topic.duplicate_of_id:
+        _check_duplicate_target(actor, topic, duplicate_of_id)
+        topic.duplicate_of_id = duplicate_of_id
+        record_activity(Verb.TOPIC_CLOSED_AS_DUPLICATE, actor=actor, obj=topic,
+                        payload={"original_id": duplicate_of_id})
+    if idea_status is not None:
+        apply_idea_status(actor, topic, idea_status, status_reply)
+    if pinned is not None and pinned != topic.pinned:
+        topic.pinned = pinned
+        record_activity(Verb.TOPIC_PINNED, actor=actor, obj=topic, payload={"pinned": pinned})
+    if locked is not None and locked != topic.locked:
+        topic.locked = locked
+        record_activity(Verb.TOPIC_LOCKED, actor=actor, obj=topic, payload={"locked": locked})
+    db.session.commit()
+    return topic
+
+
+def _check_duplicate_target(actor, topic, original_id):
+    if original_id is None:
+        return
+    original = get_topic(actor, original_id)
+    if original.id == topic.id or original.duplicate_of_id == topic.id:
+        raise Invalid(fields={"duplicate_of_id": _l("Choose another topic: this one can't be the original.")})
+
+
+def set_pinned(actor, topic_id, pinned):
+    return moderate_topic(actor, topic_id, pinned=pinned)
+
+
+def set_locked(actor, topic_id, locked):
+    return moderate_topic(actor, topic_id, locked=locked)
+
+
+def move_topic(actor, topic_id, category_id):
+    return moderate_topic(actor, topic_id, category_id=category_id)
+
+
+def close_as_duplicate(actor, topic_id, original_id):
+    """Close a topic as a duplicate of another (None reopens it)."""
+    return moderate_topic(actor, topic_id, duplicate_of_id=original_id)

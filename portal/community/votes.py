@@ -1,0 +1,78 @@
+"""Votes on posts: one per voter and post, changeable, retractable."""
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..errors import Forbidden, Invalid
+from ..events import Verb, record_activity
+from ..extensions import db
+from ..permissions import Permission, ensure
+from ..sqltypes import utcnow
+from ..upsert import insert_unless_exists
+from .models import Post, Topic, TopicKind, Vote
+from .posts import get_post
+
+
+def _adjust_score(post, delta):
+    db.session.execute(sa.update(Post).where(Post.id == post.id).values(score=Post.score + delta))
+    if post.number == 1:
+        db.session.execute(sa.update(Topic).where(Topic.id == post.topic_id).values(score=Topic.score + delta))
+
+
+def _check_votable(voter, post, value):
+    if value not in (1, -1):
+        raise Invalid(fields={"value": _l("Vote 1 (up) or -1 (down).")})
+    if post.author_id == voter.id:
+        raise Forbidden("own_post", _("You can't vote on your own post."))
+    if value == -1 and post.number == 1 and post.topic.kind == TopicKind.IDEA:
+        raise Invalid("ideas_upvote_only", fields={"value": _l("Ideas take votes for, not against.")})
+
+
+def cast(voter, post_id, value):
+    """Record `voter`'s vote on a post, or change it; a repeat of the same vote changes nothing."""
+    ensure(voter, Permission.VOTE)
+    post = get_post(voter, post_id)
+    _check_votable(voter, post, value)
+    existing = db.session.scalar(
+        sa.select(Vote).where(Vote.voter_id == voter.id, Vote.post_id == post.id).with_for_update()
+    )
+    if existing is not None and existing.value == value:
+        return post
+    previous = existing.value if existing is not None else 0
+    if existing is None:
+        if not _insert_vote(voter, post, value):
+            db.session.rollback()  # a simultaneous identical request won the unique constraint
+            return get_post(voter, post_id)
+    else:
+        existing.value, existing.updated_at = value, utcnow()
+    _adjust_score(post, value - previous)
+    record_activity(Verb.VOTED, actor=voter, obj=post,
+                    payload={"value": value, "previous": previous, "topic_id": post.topic_id,
+                             "author_id": post.author_id})
+    db.session.commit()
+    db.session.refresh(post)
+    return post
+
+
+def _insert_vote(voter, post, value):
+    now = utcnow()
+    return insert_unless_exists(Vote, {"voter_id": voter.id, "post_id": post.id, "value": value,
+                                       "created_at": now, "updated_at": now}, key=("voter_id", "post_id"))
+
+
+def retract(voter, post_id):
+    """Withdraw `voter`'s vote on a post; nothing happens if there is none."""
+    ensure(voter, Permission.VOTE)
+    post = get_post(voter, post_id)
+    vote = db.session.scalar(
+        sa.select(Vote).where(Vote.voter_id == voter.id, Vote.post_id == post.id).with_for_update()
+    )
+    if vote is None:
+        return post
+    db.session.delete(vote)
+    _adjust_score(post, -vote.value)
+    record_activity(Verb.VOTE_RETRACTED, actor=voter, obj=post,
+                    payload={"previous": vote.value, "topic_id": post.topic_id, "author_id": post.author_id})
+    db.session.commit()
+    db.session.refresh(post)
+    return post

@@ -1,0 +1,74 @@
+"""Who hears about what: notification rows written inside the action's transaction."""
+import sqlalchemy as sa
+
+from ..auth.models import User, UserStatus
+from ..community.follows import followers
+from ..community.models import FollowTarget, Post, Vote
+from ..events import Verb, activity_recorded
+from ..extensions import db
+from .models import Notification
+
+
+def _ordered(*groups):
+    """Merge (kind, user ids) groups into {user id: kind}; the first group naming a user wins."""
+    result = {}
+    for kind, ids in groups:
+        for user_id in ids:
+            result.setdefault(user_id, kind)
+    return result
+
+
+def _write(by_user, activity, data):
+    """One notification per active recipient, never to the person who acted."""
+    by_user.pop(activity.actor_id, None)
+    if not by_user:
+        return
+    active = set(db.session.scalars(sa.select(User.id).where(User.id.in_(list(by_user)),
+                                                            User.status == UserStatus.ACTIVE)))
+    db.session.add_all(Notification(user_id=user_id, kind=kind, actor_id=activity.actor_id, data=data)
+                       for user_id, kind in by_user.items() if user_id in active)
+
+
+def _topic_data(topic, number=None):
+    data = {"topic_id": topic.id, "title": topic.title}
+    if number is not None:
+        data["number"] = number
+    return data
+
+
+@activity_recorded.connect_via(Verb.POST_CREATED)
+def on_reply(verb, activity, obj, **extra):
+    post, payload = obj, activity.payload
+    _write(_ordered(
+        ("mention", payload.get("mentions", [])),
+        ("quote", [payload["reply_to_author_id"]] if payload.get("reply_to_author_id") else []),
+        ("reply", [post.topic.author_id]),
+        ("followed_reply", followers(FollowTarget.TOPIC, post.topic_id)),
+    ), activity, _topic_data(post.topic, post.number))
+
+
+@activity_recorded.connect_via(Verb.TOPIC_CREATED)
+def on_new_topic(verb, activity, obj, **extra):
+    topic = obj
+    _write(_ordered(
+        ("mention", activity.payload.get("mentions", [])),
+        ("new_topic", followers(FollowTarget.CATEGORY, topic.category_id)),
+        ("new_topic", followers(FollowTarget.USER, topic.author_id)),
+    ), activity, _topic_data(topic, 1) | {"category": topic.category.name})
+
+
+@activity_recorded.connect_via(Verb.ANSWER_ACCEPTED)
+def on_accepted(verb, activity, obj, **extra):
+    post = obj
+    _write({post.author_id: "accepted"}, activity, _topic_data(post.topic, post.number))
+
+
+@activity_recorded.connect_via(Verb.IDEA_STATUS_CHANGED)
+def on_idea_status(verb, activity, obj, **extra):
+    topic = obj
+    voters = db.session.scalars(
+        sa.select(Vote.voter_id).join(Post, Post.id == Vote.post_id)
+        .where(Post.topic_id == topic.id, Post.number == 1, Vote.value == 1)
+    ).all()
+    _write(_ordered(("idea_status", [topic.author_id, *voters])), activity,
+           _topic_data(topic) | {"status": activity.payload["status"]})

@@ -1,0 +1,38 @@
+"""Small factories for community tests."""
+from datetime import UTC, datetime
+
+from portal.community import posts, topics
+from portal.community.models import Access, Category
+from portal.extensions import db
+from portal.permissions import Role
+
+LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def make_category(name="Questions", slug=None, **fields):
+    category = Category(name=name, slug=slug or name.lower().replace(" ", "-"), **fields)
+    db.session.add(category)
+    db.session.commit()
+    return category
+
+
+def staff_only_category():
+    return make_category("Staff room", read_access=Access.STAFF, write_access=Access.STAFF)
+
+
+def announcements_category():
+    return make_category("Announcements", write_access=Access.STAFF)
+
+
+def established(make_user, role=Role.MEMBER, **fields):
+    """A member past the new-account limits."""
+    return make_user(role, created_at=LONG_AGO, **fields)
+
+
+def ask(author, category, title="How do I export a dashboard?", body="I need a PDF every Monday.", **kw):
+    return topics.create_topic(author, category_id=category.id, kind=kw.pop("kind", "question"), title=title,
+                               body=body, **kw)
+
+
+def answer(author, topic, body="Use Share → Schedule export.", **kw):
+    return posts.reply(author, topic.id, body, **kw)
