@@ -3,6 +3,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import outbox
 from .config import BASE_DIR, INSTANCE_DIR, Config
@@ -26,12 +27,21 @@ def create_app(config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     _init_extensions(app)
+    app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
     register_error_handlers(app)
     app.after_request(add_security_headers)
     _register_template_helpers(app)
     _register_cli(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in URLs: ids fit a 32-bit column, so a larger number is simply not found."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _import_models():
@@ -42,6 +52,7 @@ def _import_models():
     from .crm import models as _crm  # noqa: F401
     from .events import Activity  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
+    from .notifications import subscribers as _subscribers  # noqa: F401  (connects to the spine)
     from .outbox import OutboxMessage  # noqa: F401
 
 
@@ -94,10 +105,12 @@ def _register_blueprints(app):
     from .admin.views import bp as admin_bp
     from .api import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .community.category_views import bp as categories_bp
     from .community.views import bp as community_bp
     from .notifications.views import bp as notifications_bp
 
     app.register_blueprint(community_bp)
+    app.register_blueprint(categories_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -167,3 +167,9 @@ def test_an_undocumented_api_route_breaks_the_document(make_app):
     app.add_url_rule("/api/v1/secret", "secret", lambda: "")
     with pytest.raises(LookupError):
         openapi_document(app)
+
+
+def test_ids_too_large_for_the_database_are_not_found(client, member, bearer):
+    headers = bearer(member)
+    assert_error(client.delete("/api/v1/tokens/99999999999999999999", headers=headers), 404, "not_found")
+    assert client.get("/members/99999999999999999999").status_code == 404

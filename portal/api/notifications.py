@@ -15,7 +15,7 @@ class NotificationOut(BaseModel):
     id: int
     kind: str
     text: str
-    url: str
+    link: str
     actor_id: int | None
     created_at: datetime
     read_at: datetime | None

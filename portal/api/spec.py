@@ -20,9 +20,9 @@ class Unsupported(DomainError):
 def parse(model: type[BaseModel], data=None):
     """Validate a JSON body against `model`, or raise Invalid with one message per field."""
     if data is None:
-        data = request.get_json(silent=True)
-        if data is None:
+        if not request.is_json:
             raise Unsupported(message=_("Send a JSON object with Content-Type: application/json."))
+        data = request.get_json()  # malformed JSON: werkzeug answers 400
     if not isinstance(data, dict):
         raise Invalid(message=_("The body must be a JSON object."))
     try:
@@ -30,6 +30,11 @@ def parse(model: type[BaseModel], data=None):
     except ValidationError as exc:
         fields = {".".join(str(p) for p in err["loc"]) or "body": err["msg"] for err in exc.errors()}
         raise Invalid(fields=fields) from None
+
+
+def parse_query(model: type[BaseModel]):
+    """The query string validated against `model`; bad values answer 422 with `fields`."""
+    return parse(model, request.args.to_dict())
 
 
 def dump(model: type[BaseModel], obj):
