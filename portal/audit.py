@@ -18,6 +18,8 @@ ACTION_LABELS = {
     "team.created": _l("Sales team created"),
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),
+    "category.created": _l("Category created"),
+    "category.updated": _l("Category changed"),
 }
 
 

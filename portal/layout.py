@@ -9,6 +9,7 @@ from .permissions import Permission
 
 # (permission needed, endpoint, label): later features add their staff pages here.
 STAFF_PAGES = (
+    (Permission.MODERATE, "categories.manage", _l("Categories")),
     (Permission.MANAGE_USERS, "admin.users", _l("Administration")),
 )
 

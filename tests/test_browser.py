@@ -170,3 +170,62 @@ def test_first_tab_focuses_the_skip_link(live_server, open_page):
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#main$"))
     snap(page, "journey-c-02-skipped-to-content")
+
+
+def _sign_in(page, base, email, password):
+    page.goto(base + "/login")
+    page.fill("main input[name=email]", email)
+    page.fill("main input[name=password]", password)
+    page.locator("main form button[type=submit]").click()
+
+
+def test_question_answered_voted_and_accepted(live_server, open_page, make_user):
+    """In the browser: one member asks, another answers, a third votes, the asker accepts."""
+    from playwright.sync_api import expect
+
+    from portal.auth.models import User
+    from portal.extensions import db
+    from tests.community_factories import LONG_AGO, make_category
+    from tests.conftest import PASSWORD
+
+    make_category("Questions")
+    asker, helper, voter = (make_user(name=name, created_at=LONG_AGO)
+                            for name in ("Wang Fang", "Emma Schneider", "Li Wei"))
+    emails = [u.email for u in (asker, helper, voter)]
+    assert db.session.query(User).count() == 3
+
+    page = open_page()
+    _sign_in(page, live_server, emails[0], PASSWORD)
+    page.goto(live_server + "/new")
+    page.locator("input[name=kind][value=question]").check()
+    page.fill("main input[name=title]", "How do I schedule a weekly PDF export?")
+    page.fill("main textarea[name=body]", "Our managers want the **sales dashboard** every Monday at 9:00.")
+    snap(page, "journey-d-01-ask")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/t/\d+"))
+    topic_url = page.url.split("#")[0]
+    expect(page.locator("main h1")).to_contain_text("weekly PDF export")
+
+    answerer = open_page()
+    _sign_in(answerer, live_server, emails[1], PASSWORD)
+    answerer.goto(topic_url)
+    answerer.fill("textarea[name=body]", "Open the dashboard, then **Share → Schedule export**, and pick PDF.")
+    answerer.locator("form button[type=submit]", has_text="Post answer").click()
+    expect(answerer.locator(".post").nth(1)).to_contain_text("Schedule export")
+    snap(answerer, "journey-d-02-answered")
+
+    fan = open_page()
+    _sign_in(fan, live_server, emails[2], PASSWORD)
+    fan.goto(topic_url)
+    fan.locator(".post").nth(1).locator("button.vote--up").click()
+    expect(fan.locator(".post").nth(1).locator("button.vote--up")).to_have_attribute("aria-pressed", "true")
+
+    page.goto(topic_url)
+    page.locator("button", has_text="Accept this answer").click()
+    expect(page.locator(".post").nth(1)).to_contain_text("Emma Schneider")
+    expect(page.locator("button", has_text="Unaccept")).to_be_visible()
+    snap(page, "journey-d-03-accepted")
+    page.goto(live_server + "/latest?sort=solved")
+    expect(page.locator("main")).to_contain_text("weekly PDF export")
+    for p in (page, answerer, fan):
+        assert p.js_errors == []

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "portal" / "translations"
 ZH_PO = TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
 # The keywords of `make extract-messages`: babel's defaults (_, gettext, ngettext, pgettext...) + these.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2)}
 EN_HEADERS = {"Accept-Language": "en-US,en;q=0.9"}
 ZH_HEADERS = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
@@ -65,7 +65,7 @@ def _method_map():
 
 @pytest.fixture(scope="module")
 def source_messages():
-    """The catalog `pybabel extract -F babel.cfg -k _l -k lazy_gettext .` would write, built now."""
+    """The catalog `make extract-messages` would write, built now."""
     method_map, options_map = _method_map()
     catalog = Catalog()
     for filename, lineno, message, comments, context in extract_from_dir(

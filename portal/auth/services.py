@@ -43,10 +43,13 @@ def normalise_email(email):
         raise Invalid(fields={"email": _l("Enter a valid email address.")}) from None
 
 
+def strip_invisible(text, keep="\n"):
+    """Drop control and format characters (bidi overrides among them) that let text disguise itself."""
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in {"Cc", "Cf"})
+
+
 def clean_name(name):
-    name = unicodedata.normalize("NFC", (name or "").strip())
-    # Control and bidi-override characters let a name disguise itself.
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf"})
+    name = strip_invisible(unicodedata.normalize("NFC", (name or "").strip()), keep="")
     if len(name) < 2:
         raise Invalid(fields={"name": _l("Enter a name of at least 2 characters.")})
     if len(name) > NAME_MAX:
@@ -202,7 +205,7 @@ def update_profile(user, *, name=None, bio=None, locale=..., timezone=None):
     if name is not None:
         changes["name"] = clean_name(name)
     if bio is not None:
-        bio = bio.strip()
+        bio = strip_invisible(unicodedata.normalize("NFC", bio.replace("\r\n", "\n"))).strip()
         if len(bio) > BIO_MAX:
             raise Invalid(fields={"bio": _l("Keep the bio to %(n)d characters.", n=BIO_MAX)})
         changes["bio"] = bio

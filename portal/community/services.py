@@ -3,21 +3,22 @@ import sqlalchemy as sa
 
 from ..auth.models import User, UserStatus
 from ..extensions import db
+from .access import readable_categories
 from .models import Category
 
 
-def search_directory(text, limit=20):
-    """Categories and active members whose name (or description) contains `text`.
+def search_directory(user, text, limit=20):
+    """Categories `user` may read and active members whose name (or description) contains `text`.
 
     A plain substring match until the full-text index arrives.
     """
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = f"%{escaped}%"
     categories = db.session.scalars(
-        sa.select(Category)
+        readable_categories(user)
         .where(sa.or_(sa.func.lower(Category.name).like(like, escape="\\"),
                       sa.func.lower(Category.description).like(like, escape="\\")))
-        .order_by(Category.position).limit(limit)
+        .limit(limit)
     ).all()
     members = db.session.scalars(
         sa.select(User)

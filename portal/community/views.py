@@ -1,28 +1,407 @@
-"""The community's front page."""
-import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+"""The community in the browser: lists, topics, posting, voting, following, moderating.
 
-from ..auth.models import User, UserStatus
-from ..extensions import db
-from ..permissions import Role
-from .models import Category
+Each view parses its input, asks one service (or pages.py for what a page
+shows) and renders or redirects. Refusals from a form page become form
+errors with the service's status; refusals from a button are flashed on the
+page the button was on. Only 401 and 403 answer as such, since the page never
+offers what they refuse.
+"""
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_timedelta
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from ..errors import DomainError, Forbidden, Unauthorized
+from ..forms import show_errors
+from ..permissions import Permission, require, require_login
+from ..sqltypes import utcnow
+from . import answers, flags, follows, ideas, pages, posts, reading, topics, votes
+from .forms import (
+    AcceptForm,
+    ActionForm,
+    DuplicateForm,
+    EditPostForm,
+    FlagForm,
+    FollowForm,
+    IdeaStatusForm,
+    MoveForm,
+    ReplyForm,
+    TopicForm,
+    VoteForm,
+)
+from .models import IdeaStatus, TopicKind
 from .services import search_directory
 
 bp = Blueprint("community", __name__)
 
+LIST_SORTS = ("latest", "top", "unanswered", "solved", "unsolved")
+PERIODS = ("day", "week", "month", "year", "all")
+IDEA_SORTS = ("votes", "latest")
+HOME_TOPICS = 15
+
+
+# -- template helpers -----------------------------------------------------------------------
+
+@bp.app_template_filter("ago")
+def ago(moment):
+    """'5 minutes ago' for the last week, a date before that."""
+    delta = utcnow() - moment
+    if delta < timedelta(minutes=1):
+        return _("just now")
+    if delta < timedelta(days=7):
+        return format_timedelta(-delta, granularity="minute", add_direction=True)
+    return format_date(moment, "medium")
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+def _page():
+    return max(request.args.get("page", 1, type=int), 1)
+
+
+def _is_local_path(target):
+    # Browsers drop tabs and newlines and read "\\" as "/": "/\t/evil.example" would leave the site.
+    return (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and " " not in target)
+
+
+def _back(form, default):
+    """The form's `next` when it is a path on this site, else `default`."""
+    target = form.next.data or ""
+    return target if _is_local_path(target) else default
+
+
+def _post_url(topic_id, page, number):
+    return url_for("community.topic", topic_id=topic_id, page=page if page > 1 else None, _anchor=f"post-{number}")
+
+
+def _topic_url(topic_id):
+    return url_for("community.topic", topic_id=topic_id)
+
+
+def _message(error):
+    return " ".join(str(m) for m in error.fields.values()) if error.fields else str(error.message)
+
+
+def _attempt(service, *args, done=None, **kwargs):
+    """Call a service for a button; flash its refusal (401/403 still answer as such). The result or None."""
+    try:
+        result = service(*args, **kwargs)
+    except (Unauthorized, Forbidden):
+        raise
+    except DomainError as error:
+        flash(_message(error), "error")
+        return None
+    if done:
+        flash(done, "success")
+    return result
+
+
+def _valid(form):
+    if form.validate_on_submit():
+        return True
+    errors = [str(e) for name, errs in form.errors.items() if name != "next" for e in errs]
+    flash(errors[0] if errors else _("Please try that again."), "error")
+    return False
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+def _listing(sorts=LIST_SORTS, default_sort="latest", kind=None, **filters):
+    """One page of topics in the sort, period and kind the query string asks for."""
+    sort = request.args.get("sort", default_sort)
+    period = request.args.get("period", "all")
+    kind = kind or request.args.get("kind") or None
+    page = topics.topic_list(current_user, sort=sort, period=period, kind=kind, page=_page(), **filters)
+    return {"topics": page, "unread": pages.unread_counts(current_user, page), "sort": sort, "period": period,
+            "kind": kind, "sorts": sorts, "periods": PERIODS, "kinds": list(TopicKind)}
+
+
+def _home(tab, topic_ids=None):
+    members, member_count = pages.top_members()
+    page = topics.topic_list(current_user, topic_ids=topic_ids, page=_page(),
+                             per_page=None if tab == "following" else HOME_TOPICS)
+    return render_template("community/home.html", tab=tab, summaries=pages.category_summaries(current_user),
+                           topics=page, unread=pages.unread_counts(current_user, page),
+                           popular_tags=topics.tag_counts(current_user, limit=15),
+                           top_members=members, member_count=member_count)
+
 
 @bp.get("/")
 def home():
-    categories = db.session.scalars(sa.select(Category).order_by(Category.position, Category.name)).all()
-    active_members = sa.select(User).where(User.status == UserStatus.ACTIVE, User.role == Role.MEMBER)
-    top_members = db.session.scalars(active_members.order_by(User.points.desc(), User.id).limit(6)).all()
-    member_count = db.session.scalar(sa.select(sa.func.count()).select_from(active_members.subquery()))
-    return render_template("community/home.html", categories=categories, top_members=top_members,
-                           member_count=member_count)
+    return _home("latest")
+
+
+@bp.get("/feed")
+@require_login
+def feed():
+    return _home("following", topic_ids=follows.feed_topic_ids(current_user))
+
+
+@bp.get("/latest")
+def latest():
+    return render_template("community/list.html", heading=_("All topics"), endpoint="community.latest",
+                           args={}, **_listing())
+
+
+@bp.get("/c/<slug>")
+def category(slug):
+    category = topics.get_category(current_user, slug=slug)
+    return render_template("community/list.html", category=category, heading=category.name,
+                           endpoint="community.category", args={"slug": slug},
+                           following=follows.is_following(current_user, "category", category.id),
+                           **_listing(category=category))
+
+
+@bp.get("/tags/<name>")
+def tag(name):
+    return render_template("community/list.html", tag=name, heading=_("Tagged “%(tag)s”", tag=name),
+                           endpoint="community.tag", args={"name": name}, **_listing(tag=name))
+
+
+@bp.get("/ideas")
+def ideas_list():
+    status = request.args.get("status") or None
+    return render_template("community/ideas.html", status=status, statuses=list(IdeaStatus),
+                           **_listing(sorts=IDEA_SORTS, default_sort="votes", kind=TopicKind.IDEA.value,
+                                      status=status))
 
 
 @bp.get("/search")
 def search():
     q = request.args.get("q", "").strip()[:200]
-    categories, members = (search_directory(q) if q else ([], []))
+    categories, members = (search_directory(current_user, q) if q else ([], []))
     return render_template("community/search.html", q=q, categories=categories, members=members)
+
+
+# -- the topic page ----------------------------------------------------------------------------
+
+def _topic_response(topic_id, reply_form, status=200, quote_id=None):
+    view = pages.topic_page(current_user, topic_id, page=_page())
+    if quote_id and view.reply_state == pages.REPLY_OPEN and not reply_form.body.data:
+        quoted = pages.quote(current_user, view.topic, quote_id)
+        if quoted:
+            reply_form.body.data, reply_form.reply_to_id.data = quoted
+    idea_form = IdeaStatusForm(formdata=None, status=view.topic.idea_status)
+    html = render_template("community/topic.html", view=view, topic=view.topic, reply_form=reply_form,
+                           idea_form=idea_form, flag_form=FlagForm(formdata=None))
+    # After rendering: marking read commits, which would expire what the template reads.
+    if view.read_up_to:
+        reading.mark_read(current_user, view.topic, view.read_up_to)
+    return html, status
+
+
+@bp.get("/t/<int:topic_id>")
+def topic(topic_id):
+    if request.args.get("unread"):
+        return redirect(_post_url(topic_id, *pages.first_unread(current_user, topic_id)))
+    number = request.args.get("post", type=int)
+    if number:
+        return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, number)))
+    return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=request.args.get("quote", type=int))
+
+
+@bp.post("/t/<int:topic_id>/reply")
+@require(Permission.POST)
+def reply(topic_id):
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            post = posts.reply(current_user, topic_id, form.body.data, reply_to_id=form.reply_to_id.data)
+        except DomainError as error:
+            show_errors(form, error)
+            return _topic_response(topic_id, form, error.status)
+        return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, post.number)))
+    return _topic_response(topic_id, form, 422)
+
+
+@bp.get("/p/<int:post_id>")
+def post_link(post_id):
+    post = posts.get_post(current_user, post_id)
+    return redirect(_post_url(post.topic_id, *pages.locate_post(current_user, post.topic_id, post.number)))
+
+
+# -- starting and editing --------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@require(Permission.POST)
+def new_topic():
+    form = TopicForm()
+    form.category_id.choices = [SelectChoice(c.id, c.name) for c in pages.writable_categories(current_user)]
+    if request.method == "GET":
+        form.category_id.data = request.args.get("category", type=int)
+        if request.args.get("kind") in {kind.value for kind in TopicKind}:
+            form.kind.data = request.args["kind"]
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            topic = topics.create_topic(current_user, category_id=form.category_id.data, kind=form.kind.data,
+                                        title=form.title.data, body=form.body.data, tags=form.tag_names())
+        except DomainError as error:
+            show_errors(form, error)
+            status = error.status
+        else:
+            return redirect(_topic_url(topic.id))
+    return render_template("community/new_topic.html", form=form,
+                           popular_tags=topics.tag_counts(current_user, limit=12)), status
+
+
+@bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@require(Permission.POST)
+def edit_post(post_id):
+    post = posts.editable_post(current_user, post_id)
+    form = EditPostForm(title=post.topic.title, body=post.source)
+    if post.number != 1:
+        del form.title
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            posts.edit_post(current_user, post_id, form.body.data, title=form.title.data if post.number == 1 else None)
+        except DomainError as error:
+            show_errors(form, error)
+            status = error.status
+        else:
+            flash(_("Your changes are saved."), "success")
+            return redirect(url_for("community.post_link", post_id=post_id))
+    return render_template("community/edit_post.html", form=form, post=post), status
+
+
+@bp.get("/p/<int:post_id>/revisions")
+def revisions(post_id):
+    post, earlier = posts.revisions(current_user, post_id)
+    return render_template("community/revisions.html", post=post, revisions=earlier)
+
+
+# -- buttons on posts --------------------------------------------------------------------------
+
+@bp.post("/p/<int:post_id>/delete")
+@require(Permission.POST)
+def delete_post(post_id):
+    form = ActionForm()
+    post = _attempt(posts.delete_post, current_user, post_id) if _valid(form) else None
+    if post is not None and post.number == 1:
+        flash(_("The topic is deleted."), "success")
+        return redirect(url_for("community.category", slug=post.topic.category.slug))
+    if post is not None:
+        flash(_("The post is deleted."), "success")
+    return redirect(_back(form, url_for("community.home")))
+
+
+@bp.post("/p/<int:post_id>/vote")
+@require(Permission.VOTE)
+def vote(post_id):
+    form = VoteForm()
+    if _valid(form):
+        _attempt(votes.cast, current_user, post_id, form.value.data)
+    return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
+
+
+@bp.post("/p/<int:post_id>/unvote")
+@require(Permission.VOTE)
+def unvote(post_id):
+    form = ActionForm()
+    if _valid(form):
+        _attempt(votes.retract, current_user, post_id)
+    return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
+
+
+@bp.post("/p/<int:post_id>/flag")
+@require(Permission.FLAG)
+def flag(post_id):
+    form = FlagForm()
+    if _valid(form):
+        _attempt(flags.flag_post, current_user, post_id, form.reason.data, form.text.data,
+                 done=_("Thank you. A moderator will take a look."))
+    return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
+
+
+@bp.post("/t/<int:topic_id>/accept")
+@require_login
+def accept(topic_id):
+    form = AcceptForm()
+    if _valid(form):
+        _attempt(answers.accept, current_user, topic_id, form.post_id.data, done=_("The question is marked solved."))
+    return redirect(_back(form, _topic_url(topic_id)))
+
+
+@bp.post("/t/<int:topic_id>/unaccept")
+@require_login
+def unaccept(topic_id):
+    form = ActionForm()
+    if _valid(form):
+        _attempt(answers.unaccept, current_user, topic_id, done=_("The question is open again."))
+    return redirect(_back(form, _topic_url(topic_id)))
+
+
+# -- staff -------------------------------------------------------------------------------------
+
+@bp.post("/t/<int:topic_id>/idea-status")
+@require(Permission.MODERATE)
+def idea_status(topic_id):
+    form = IdeaStatusForm()
+    if _valid(form):
+        _attempt(ideas.set_idea_status, current_user, topic_id, form.status.data, form.reply.data,
+                 done=_("The idea's status is updated."))
+    return redirect(_back(form, _topic_url(topic_id)))
+
+
+_TOGGLES = {
+    "pin": (topics.set_pinned, True),
+    "unpin": (topics.set_pinned, False),
+    "lock": (topics.set_locked, True),
+    "unlock": (topics.set_locked, False),
+}
+
+
+@bp.post("/t/<int:topic_id>/<any(pin, unpin, lock, unlock):action>")
+@require(Permission.MODERATE)
+def toggle(topic_id, action):
+    form = ActionForm()
+    service, value = _TOGGLES[action]
+    if _valid(form):
+        _attempt(service, current_user, topic_id, value)
+    return redirect(_back(form, _topic_url(topic_id)))
+
+
+@bp.post("/t/<int:topic_id>/move")
+@require(Permission.MODERATE)
+def move(topic_id):
+    form = MoveForm()
+    if _valid(form):
+        _attempt(topics.move_topic, current_user, topic_id, form.category_id.data, done=_("The topic is moved."))
+    return redirect(_back(form, _topic_url(topic_id)))
+
+
+@bp.post("/t/<int:topic_id>/close-duplicate")
+@require(Permission.MODERATE)
+def close_duplicate(topic_id):
+    form = DuplicateForm()
+    if _valid(form):
+        _attempt(topics.close_as_duplicate, current_user, topic_id, form.original_id.data,
+                 done=_("The topic is closed as a duplicate."))
+    return redirect(_back(form, _topic_url(topic_id)))
+
+
+# -- following ---------------------------------------------------------------------------------
+
+@bp.post("/follow")
+@require_login
+def follow():
+    form = FollowForm()
+    if _valid(form):
+        _attempt(follows.follow, current_user, form.target_type.data, form.target_id.data,
+                 done=_("You are following it now: new posts will show in your feed and notifications."))
+    return redirect(_back(form, url_for("community.feed")))
+
+
+@bp.post("/unfollow")
+@require_login
+def unfollow():
+    form = FollowForm()
+    if _valid(form):
+        _attempt(follows.unfollow, current_user, form.target_type.data, form.target_id.data,
+                 done=_("You no longer follow it."))
+    return redirect(_back(form, url_for("community.feed")))

@@ -4,6 +4,41 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.submit());
   }
+  // Ask before a destructive button (the server does the rest).
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  // Ctrl/Cmd+Enter posts from a Markdown box.
+  for (const area of document.querySelectorAll("form textarea")) {
+    area.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && area.form) area.form.requestSubmit();
+    });
+  }
+  // A link to #post-N of a topic whose post is on another page: ask the server where it is.
+  const topic = document.querySelector("[data-locate-url]");
+  const wanted = /^#post-(\d+)$/.exec(window.location.hash);
+  if (topic && wanted && !document.getElementById(wanted[0].slice(1))) {
+    window.location.replace(`${topic.dataset.locateUrl}?post=${wanted[1]}`);
+  }
+  // A quote lands in the reply box: put the cursor after it.
+  const reply = document.querySelector("#reply textarea");
+  if (reply && window.location.hash === "#reply" && reply.value) {
+    reply.focus();
+    reply.setSelectionRange(reply.value.length, reply.value.length);
+  }
+  // One flag form open at a time; Escape closes it.
+  const flaggers = document.querySelectorAll("details.flagger");
+  for (const details of flaggers) {
+    details.addEventListener("toggle", () => {
+      if (!details.open) return;
+      for (const other of flaggers) if (other !== details) other.removeAttribute("open");
+    });
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") for (const details of flaggers) details.removeAttribute("open");
+  });
   // Close the user menu when clicking elsewhere or pressing Escape.
   const menu = document.querySelector("details.usermenu");
   if (menu) {
