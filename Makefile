@@ -37,7 +37,7 @@ lint: $(STAMP)
 
 # Refresh the catalogs after changing UI strings: make extract-messages, translate, commit.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=Teahouse \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --project=Teahouse \
 		--copyright-holder="Teahouse contributors" --add-location=file -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 

@@ -1,14 +1,32 @@
 """`flask seed-demo`: a living community on the first run, nothing twice."""
+import re
+from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from portal.auth.models import User
-from portal.community.models import Category
+from portal.community.models import (
+    Access,
+    Category,
+    Follow,
+    FollowTarget,
+    IdeaStatus,
+    IdeaStatusChange,
+    Post,
+    Topic,
+    TopicKind,
+    Vote,
+)
+from portal.community.topics import topic_list
 from portal.crm.models import Customer, LifecycleStage, ValueTier
-from portal.demo import DEMO_PASSWORD
+from portal.demo import DEMO_PASSWORD, MEMBER_EMAIL, MODERATOR_EMAIL, seed_demo
+from portal.events import Activity
 from portal.extensions import db
+from portal.notifications.models import Notification
 from portal.permissions import Role
+from portal.sqltypes import utcnow
 
 
 def count(model, *where):
@@ -21,7 +39,7 @@ def test_seed_demo_builds_the_community_once(runner):
     assert "admin@teahouse.local" in first.output
     second = runner.invoke(args=["seed-demo"])
     assert "already" in second.output and "admin@teahouse.local" in second.output
-    assert count(Category) == 5
+    assert count(Category) == 6
     assert count(Customer) == 12
     assert count(User, User.role == Role.MEMBER) == 30
     assert count(User, User.role == Role.MODERATOR) == 2
@@ -51,3 +69,141 @@ def test_printed_demo_logins_work(runner, client):
     for email in emails:
         response = client.post("/api/v1/tokens", json={"email": email, "password": DEMO_PASSWORD})
         assert response.status_code == 201, email
+
+
+# -- the community itself ----------------------------------------------------------------------
+
+def test_demo_community_is_alive(make_app):
+    """One seed (it takes a few seconds), every check: content, access, notifications, counters, history.
+
+    Without SERVER_NAME, as under `make run`, where no request is around to build mention links from.
+    """
+    with make_app(SERVER_NAME=None).app_context():
+        assert seed_demo()["created"] is True
+        check_the_seeded_community()
+
+
+def check_the_seeded_community():
+    db.session.expire_all()
+    member = db.session.scalar(sa.select(User).where(User.email == MEMBER_EMAIL))
+    moderator = db.session.scalar(sa.select(User).where(User.email == MODERATOR_EMAIL))
+    check_every_kind_of_conversation()
+    check_posts_quote_mention_and_earn_votes()
+    check_announcements_and_staff_room(member, moderator)
+    check_member_follows_and_has_notifications(member)
+    check_counters_agree_with_the_rows()
+    check_history_spreads_over_months_in_order(member)
+
+    topics, posts, votes = count(Topic), count(Post), count(Vote)
+    assert seed_demo() == {"created": False}
+    assert (count(Topic), count(Post), count(Vote)) == (topics, posts, votes)
+
+
+def all_topics():
+    return db.session.scalars(sa.select(Topic)).all()
+
+
+def check_every_kind_of_conversation():
+    topics = all_topics()
+    kinds = Counter(t.kind for t in topics)
+    assert len(topics) >= 25 and set(kinds) == set(TopicKind)
+    assert kinds[TopicKind.QUESTION] >= 10 and kinds[TopicKind.DISCUSSION] >= 8 and kinds[TopicKind.IDEA] >= 6
+    assert count(Post) >= 100
+    questions = [t for t in topics if t.kind == TopicKind.QUESTION]
+    assert sum(t.is_solved for t in questions) >= 8
+    assert sum(t.reply_count == 0 for t in questions) >= 2
+    assert any(t.reply_count >= 3 and not t.is_solved for t in questions)
+    assert {t.idea_status for t in topics if t.kind == TopicKind.IDEA} == set(IdeaStatus)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdeaStatusChange)
+                             .where(IdeaStatusChange.reply != "")) >= 8
+    assert any(t.locked for t in topics)
+    assert len({t.category_id for t in topics}) == count(Category)
+    assert {tag.name for t in topics for tag in t.tags} >= {"sso", "api", "dingtalk", "wecom"}
+
+
+def check_posts_quote_mention_and_earn_votes():
+    posts = db.session.scalars(sa.select(Post)).all()
+    quotes = [p for p in posts if p.reply_to_id is not None]
+    assert len(quotes) >= 5 and all(p.source.startswith(">") for p in quotes)
+    assert all(db.session.get(Post, p.reply_to_id).topic_id == p.topic_id for p in quotes)
+    mentions = [tag for p in posts for tag in re.findall(r'<a [^>]*class="mention"[^>]*>', p.html)]
+    assert len(mentions) >= 8 and all('href="/' in tag for tag in mentions)  # links to profiles on this site
+    assert sum("<pre>" in p.html for p in posts) >= 5
+    assert any(p.edited_at is not None and p.revision_count == 1 for p in posts)
+    scores = sorted((p.score for p in posts), reverse=True)
+    assert scores[0] >= 15 and scores[len(scores) // 2] <= 3  # a few popular posts, a long tail
+    assert count(Vote, Vote.value == -1) >= 1
+    assert db.session.scalar(sa.select(sa.func.count(sa.distinct(Vote.voter_id)))) >= 25
+
+
+def check_announcements_and_staff_room(member, moderator):
+    categories = {c.slug: c for c in db.session.scalars(sa.select(Category))}
+    assert categories["announcements"].write_access == Access.STAFF
+    staff_room = categories["staff-room"]
+    assert (staff_room.read_access, staff_room.write_access) == (Access.STAFF, Access.STAFF)
+    announcements = [t for t in all_topics() if t.category_id == categories["announcements"].id]
+    assert len(announcements) == 2 and all(t.author.is_staff for t in announcements)
+    assert [t.pinned for t in announcements].count(True) == 1
+
+    seen_by_member = topic_list(member, per_page=100).items
+    seen_by_moderator = topic_list(moderator, per_page=100).items
+    assert len(seen_by_moderator) == count(Topic)
+    assert any(t.category_id == staff_room.id for t in seen_by_moderator)
+    assert not any(t.category_id == staff_room.id for t in seen_by_member)
+    assert len(seen_by_member) == count(Topic) - count(Topic, Topic.category_id == staff_room.id)
+
+
+def check_member_follows_and_has_notifications(member):
+    follows = db.session.scalars(sa.select(Follow).where(Follow.user_id == member.id)).all()
+    questions = db.session.scalar(sa.select(Category).where(Category.slug == "questions"))
+    assert (FollowTarget.CATEGORY, questions.id) in {(f.target_type, f.target_id) for f in follows}
+    assert sum(f.target_type == FollowTarget.TOPIC for f in follows) >= 2
+    notifications = db.session.scalars(sa.select(Notification).where(Notification.user_id == member.id)).all()
+    kinds = Counter(n.kind for n in notifications)
+    assert {"new_topic", "followed_reply", "mention", "idea_status"} <= set(kinds)
+    unread = [n for n in notifications if n.read_at is None]
+    assert 1 <= len(unread) < len(notifications)
+    assert all(n.created_at > utcnow() - timedelta(days=15) for n in unread)
+
+
+def check_counters_agree_with_the_rows():
+    """What `points verify`-style checks rely on: cached counters equal what they count."""
+    post_counts = dict(db.session.execute(sa.select(Post.topic_id, sa.func.count()).group_by(Post.topic_id)).all())
+    vote_sums = dict(db.session.execute(sa.select(Vote.post_id, sa.func.sum(Vote.value)).group_by(Vote.post_id)).all())
+    first_scores = dict(db.session.execute(sa.select(Post.topic_id, Post.score).where(Post.number == 1)).all())
+    for topic in all_topics():
+        assert topic.post_count == post_counts[topic.id], topic.title
+        assert topic.reply_count == topic.post_count - 1, topic.title
+        assert topic.score == first_scores[topic.id], topic.title
+        if topic.solved_post_id:
+            assert db.session.get(Post, topic.solved_post_id).topic_id == topic.id
+    for post in db.session.scalars(sa.select(Post)):
+        assert post.score == vote_sums.get(post.id, 0), post.id
+    ideas_first_posts = sa.select(Post.id).join(Topic, Topic.id == Post.topic_id).where(
+        Topic.kind == TopicKind.IDEA, Post.number == 1)
+    assert count(Vote, Vote.post_id.in_(ideas_first_posts), Vote.value == -1) == 0
+    assert count(Vote, Vote.voter_id == Post.author_id, Vote.post_id == Post.id) == 0
+
+
+def check_history_spreads_over_months_in_order(member):
+    now = utcnow()
+    topics = all_topics()
+    assert min(t.created_at for t in topics) < now - timedelta(days=100)
+    assert all(now - timedelta(days=121) < t.created_at < now for t in topics)
+    joined = dict(db.session.execute(sa.select(User.id, User.created_at)).all())
+    for topic in topics:
+        posts = db.session.scalars(sa.select(Post).where(Post.topic_id == topic.id).order_by(Post.number)).all()
+        times = [p.created_at for p in posts]
+        assert times[0] == topic.created_at and times == sorted(times) and len(set(times)) == len(times)
+        assert topic.last_posted_at == times[-1] and topic.last_poster_id == posts[-1].author_id
+        assert all(joined[p.author_id] < p.created_at < now for p in posts)
+    recent = count(Post, Post.created_at > now - timedelta(hours=24))
+    assert 3 <= recent <= 15
+    latest = topic_list(member, per_page=5).items
+    assert latest[0].last_posted_at > now - timedelta(hours=24)
+    votes = db.session.scalars(sa.select(Vote)).all()
+    posted = dict(db.session.execute(sa.select(Post.id, Post.created_at)).all())
+    assert all(posted[v.post_id] < v.created_at < now for v in votes)
+    activity_times = db.session.scalars(sa.select(Activity.occurred_at)).all()
+    assert min(activity_times) < now - timedelta(days=100) and max(activity_times) < now
+    assert all(c.created_at < now for c in db.session.scalars(sa.select(IdeaStatusChange)))
