@@ -8,7 +8,7 @@ from werkzeug.routing import IntegerConverter
 from . import outbox
 from .config import BASE_DIR, INSTANCE_DIR, Config
 from .errors import register_error_handlers
-from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate, socketio
+from .extensions import babel, cache, csrf, db, limiter, login_manager, mail, migrate, socketio
 from .security import add_security_headers
 
 
@@ -48,6 +48,7 @@ def _import_models():
     # Every model module, so the metadata (and migrations) see all tables.
     from .audit import AuditEntry  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .community import freshness as _freshness  # noqa: F401  (connects to the spine)
     from .community import models as _community  # noqa: F401
     from .crm import models as _crm  # noqa: F401
     from .events import Activity  # noqa: F401
@@ -62,6 +63,7 @@ def _init_extensions(app):
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
+    cache.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)

@@ -53,6 +53,12 @@ class Config:
     OUTBOX_MODE = os.environ.get("OUTBOX_MODE", "inline")
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
 
+    # Page cache for anonymous readers: in-process by default, Redis when REDIS_URL is set.
+    CACHE_TYPE = os.environ.get("CACHE_TYPE", "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache")
+    CACHE_REDIS_URL = os.environ.get("REDIS_URL")
+    CACHE_DEFAULT_TIMEOUT = _int("CACHE_DEFAULT_TIMEOUT", 300)
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "teahouse:")
+
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get(
         "RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL", "memory://")

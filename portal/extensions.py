@@ -1,5 +1,6 @@
 """Extensions, created once and bound to an app in create_app()."""
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -28,6 +29,7 @@ babel = Babel()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
 socketio = SocketIO()
+cache = Cache()
 
 
 @event.listens_for(Engine, "connect")

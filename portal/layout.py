@@ -29,4 +29,7 @@ def layout_globals():
         "current_locale": str(get_locale()),
         "community_name": current_app.config["COMMUNITY_NAME"],
         "request_id": g.get("request_id"),
+        # Visitors switch language with a GET (it only touches their session), which keeps
+        # their pages free of per-visitor CSRF tokens and so cacheable; members save it with a POST.
+        "language_switch_method": "post" if signed_in else "get",
     }

@@ -40,7 +40,7 @@ def _reset_limit():
 
 
 def _safe_next(default="community.home"):
-    target = request.args.get("next", "")
+    target = request.values.get("next", "")
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc:
         return target
@@ -176,13 +176,15 @@ def delete_account():
     return render_template("auth/delete_account.html", form=form), 422 if form.errors else 200
 
 
-@bp.post("/locale")
+@bp.route("/locale", methods=["GET", "POST"])
 def set_locale():
-    form = LocaleForm()
+    """The footer's language switch: the session's language, and a member's profile on POST."""
+    # A GET only sets the session's language, so it needs no CSRF token; a POST keeps the default check.
+    form = LocaleForm(request.values, **({} if request.method == "POST" else {"meta": {"csrf": False}}))
     form.locale.choices = list(current_app.config["LANGUAGES"].items())
-    if form.validate_on_submit():
+    if form.validate():
         session["locale"] = form.locale.data
-        if current_user.is_authenticated:
+        if request.method == "POST" and current_user.is_authenticated:
             services.update_profile(current_user, locale=form.locale.data)
     return redirect(_safe_next())
 

@@ -128,6 +128,8 @@ class Topic(db.Model):
     locked: Mapped[bool] = mapped_column(default=False)
     duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by every action on the topic or its posts: a cached rendering of an older version is stale.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     category: Mapped[Category] = relationship()
     author = relationship("User", foreign_keys=[author_id])

@@ -8,13 +8,14 @@ offers what they refuse.
 """
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_timedelta
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date, format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from ..errors import DomainError, Forbidden, Unauthorized
+from ..extensions import cache
 from ..forms import show_errors
 from ..permissions import Permission, require, require_login
 from ..sqltypes import utcnow
@@ -201,7 +202,27 @@ def topic(topic_id):
     number = request.args.get("post", type=int)
     if number:
         return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, number)))
-    return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=request.args.get("quote", type=int))
+    quote_id = request.args.get("quote", type=int)
+    if quote_id is None and _same_for_every_visitor():
+        return _cached_topic_page(topic_id)
+    return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=quote_id)
+
+
+def _same_for_every_visitor():
+    """A visitor's page with no flash waiting: identical for every visitor, so it can be cached."""
+    return not current_user.is_authenticated and "_flashes" not in session
+
+
+def _cached_topic_page(topic_id):
+    # The topic's version changes with every action on it, so a hit is never stale for
+    # what the topic shows; authors' names and levels may lag by CACHE_DEFAULT_TIMEOUT.
+    topic = topics.get_topic(current_user, topic_id)
+    key = f"topic-page:{topic.id}:v{topic.version}:p{_page()}:{get_locale()}"
+    html = cache.get(key)
+    if html is None:
+        html, _status = _topic_response(topic_id, ReplyForm(formdata=None))
+        cache.set(key, html)
+    return html
 
 
 @bp.post("/t/<int:topic_id>/reply")
