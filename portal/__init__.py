@@ -55,6 +55,8 @@ def _import_models():
     from .notifications import models as _notifications  # noqa: F401
     from .notifications import subscribers as _subscribers  # noqa: F401  (connects to the spine)
     from .outbox import OutboxMessage  # noqa: F401
+    from .rewards import models as _rewards  # noqa: F401
+    from .rewards import subscribers as _rewards_subscribers  # noqa: F401  (connects to the spine)
 
 
 def _init_extensions(app):

@@ -7,8 +7,10 @@ from .permissions import Role
 
 def register_commands(app):
     from .community.cli import posts_cli
+    from .rewards.cli import points_cli
 
     app.cli.add_command(posts_cli)
+    app.cli.add_command(points_cli)
 
     @app.cli.command("create-user")
     @click.option("--email", required=True)

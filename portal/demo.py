@@ -27,6 +27,7 @@ from .crm.services import assign_value_tiers
 from .extensions import db
 from .notifications.models import Notification
 from .permissions import Role
+from .rewards.models import PointsEntry
 from .sqltypes import UTCDateTime, utcnow
 
 DEMO_PASSWORD = "teahouse-demo-2026"
@@ -355,6 +356,8 @@ def seed_demo() -> dict:
     customers = _customers(staff)
     _members(customers, password_hash)
     assign_value_tiers()
+    db.session.flush()
+    _opening_balances()
     db.session.commit()
     with current_app.test_request_context():  # @mentions link to profiles through url_for
         _community(utcnow())
@@ -455,6 +458,13 @@ def _members(customers, password_hash):
                 password_hash=password_hash,
                 created_at=_days_ago(member.joined_days_ago),
             ))
+
+
+def _opening_balances():
+    """The points members earned before the demo's four months, as one ledger entry each."""
+    members = db.session.scalars(sa.select(User).where(User.points > 0)).all()
+    db.session.add_all(PointsEntry(user_id=m.id, delta=m.points, rule="opening_balance", created_at=m.created_at)
+                       for m in members)
 
 
 # -- the community: topics, replies, votes, answers, ideas, follows --------------------------------

@@ -557,22 +557,25 @@ def test_topic_list_queries_stay_constant(app, qa, moderator, established):
     """Does a topic list cost the same queries for 2 topics with 1 tag or 12 with 5 tags by many authors?"""
     db.session.add_all(Tag(name=f"tag{n}") for n in range(5))
     db.session.commit()
-    reader = established()
+    # A reader never among the home page's top members, so that list never pre-loads them.
+    reader = established(Role.SALES)
     start(moderator, qa, "Few topics, one tag", tags=["tag0"])
     start(established(), qa, "Few topics, second one", tags=["tag0"])
     measured = {}
     for label, url in (("few", "/latest"), ("few-cat", "/c/questions"), ("few-home", "/")):
-        app.test_client(user=reader).get(url)
+        client = app.test_client(user=reader)
+        client.get(url)
         with count_queries() as statements:
-            app.test_client(user=reader).get(url)
+            client.get(url)
         measured[label] = len(statements)
     for n in range(10):
         topic = start(established(), qa, f"Many topics, number {n}", tags=[f"tag{i}" for i in range(5)])
         posts.reply(established(), topic.id, "A reply by yet another member.")
         reading.mark_read(reader, topic, 1)
     for label, url in (("few", "/latest"), ("few-cat", "/c/questions"), ("few-home", "/")):
+        client = app.test_client(user=reader)
         with count_queries() as statements:
-            page = text(app.test_client(user=reader).get(url))
+            page = text(client.get(url))
         assert len(statements) == measured[label], (url, measured[label], len(statements))
         assert "1 new" in page
 

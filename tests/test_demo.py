@@ -207,3 +207,9 @@ def check_history_spreads_over_months_in_order(member):
     activity_times = db.session.scalars(sa.select(Activity.occurred_at)).all()
     assert min(activity_times) < now - timedelta(days=100) and max(activity_times) < now
     assert all(c.created_at < now for c in db.session.scalars(sa.select(IdeaStatusChange)))
+
+
+def test_demo_points_match_the_ledger(runner):
+    runner.invoke(args=["seed-demo"])
+    result = runner.invoke(args=["points", "verify"])
+    assert result.exit_code == 0, result.output

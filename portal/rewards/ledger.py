@@ -1,0 +1,75 @@
+"""The points ledger: awarding, reversing and checking, inside the caller's transaction."""
+from datetime import UTC, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..auth.models import User
+from ..events import Activity
+from ..extensions import db
+from ..sqltypes import utcnow
+from ..upsert import insert_unless_exists
+from .models import PointsEntry
+from .rules import VOTE_RULES, daily_vote_cap, points_for
+
+
+def _credit(user_id, delta):
+    db.session.execute(sa.update(User).where(User.id == user_id).values(points=User.points + delta))
+
+
+def award(user_id, rule, activity, *, delta=None):
+    """Add `rule`'s points for `activity` to a member, once; capped for vote rules. Returns the delta."""
+    delta = points_for(rule) if delta is None else delta
+    if rule in VOTE_RULES and delta > 0:
+        delta = min(delta, max(daily_vote_cap() - _vote_points_today(user_id), 0))
+    if delta == 0:
+        return 0
+    if insert_unless_exists(PointsEntry, {"user_id": user_id, "delta": delta, "rule": rule,
+                                          "activity_id": activity.id if activity else None,
+                                          "created_at": utcnow()}, key=("user_id", "rule", "activity_id")):
+        _credit(user_id, delta)
+        return delta
+    return 0
+
+
+def _vote_points_today(user_id):
+    midnight = datetime.combine(utcnow().date(), time(), tzinfo=UTC)
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.delta), 0))
+        .where(PointsEntry.user_id == user_id, PointsEntry.rule.in_(VOTE_RULES), PointsEntry.delta > 0,
+               PointsEntry.created_at >= midnight))
+
+
+def in_force(*, object_type, object_id, verbs=None, actor_id=None):
+    """select() of entries caused by activities on an object that no later entry has reversed."""
+    reversal = aliased(PointsEntry)
+    query = (sa.select(PointsEntry).join(Activity, Activity.id == PointsEntry.activity_id)
+             .where(Activity.object_type == object_type, Activity.object_id == object_id,
+                    PointsEntry.reverses_id.is_(None),
+                    ~sa.exists().where(reversal.reverses_id == PointsEntry.id)))
+    if verbs is not None:
+        query = query.where(Activity.verb.in_([str(v) for v in verbs]))
+    if actor_id is not None:
+        query = query.where(Activity.actor_id == actor_id)
+    return query
+
+
+def reverse(entries, cause):
+    """Undo each entry with a compensating one caused by `cause`; each entry is undone once."""
+    for entry in db.session.scalars(entries).all():
+        inserted = insert_unless_exists(PointsEntry, {
+            "user_id": entry.user_id, "delta": -entry.delta, "rule": entry.rule, "activity_id": cause.id,
+            "reverses_id": entry.id, "created_at": utcnow()}, key=("reverses_id",))
+        if inserted:
+            _credit(entry.user_id, -entry.delta)
+
+
+def balance_mismatches():
+    """[(user id, cached points, ledger sum)] for every member whose balance differs from the ledger."""
+    ledger = (sa.select(PointsEntry.user_id, sa.func.sum(PointsEntry.delta).label("total"))
+              .group_by(PointsEntry.user_id).subquery())
+    total = sa.func.coalesce(ledger.c.total, 0)
+    return db.session.execute(
+        sa.select(User.id, User.points, total).outerjoin(ledger, ledger.c.user_id == User.id)
+        .where(User.points != total).order_by(User.id)
+    ).all()

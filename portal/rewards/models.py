@@ -1,0 +1,32 @@
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..sqltypes import UTCDateTime, utcnow
+
+
+class PointsEntry(db.Model):
+    """One change of a member's points: append-only, with the activity that caused it.
+
+    A reversal is another entry with the opposite delta that points at the
+    entry it undoes; an entry is undone at most once.
+    """
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        # Idempotency by constraint: an activity earns each member at most one entry per rule.
+        sa.UniqueConstraint("user_id", "rule", "activity_id", name="uq_points_ledger_cause"),
+        sa.Index("ix_points_ledger_user_time", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    delta: Mapped[int]
+    rule: Mapped[str] = mapped_column(sa.String(40))
+    activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activity.id"), index=True)
+    reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("points_ledger.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    activity = relationship("Activity")

@@ -1,0 +1,75 @@
+"""Points for contributions, awarded by listening to the activity spine.
+
+No view or service awards points itself: each rule below hears one verb and
+writes ledger entries in the same transaction as the action.
+"""
+from ..community.models import Post
+from ..events import Verb, activity_recorded
+from ..extensions import db
+from .ledger import award, in_force, reverse
+
+VOTE_VERBS = (Verb.VOTED,)
+
+
+@activity_recorded.connect_via(Verb.TOPIC_CREATED)
+def topic_created(verb, activity, **extra):
+    award(activity.actor_id, "topic_created", activity)
+
+
+@activity_recorded.connect_via(Verb.POST_CREATED)
+def reply_created(verb, activity, **extra):
+    award(activity.actor_id, "reply_created", activity)
+
+
+@activity_recorded.connect_via(Verb.VOTED)
+def voted(verb, activity, obj, **extra):
+    post, value = obj, activity.payload["value"]
+    if activity.payload.get("previous"):
+        _undo_vote(activity, post)
+    if value > 0:
+        award(post.author_id, "question_upvoted" if post.number == 1 else "answer_upvoted", activity)
+    else:
+        award(post.author_id, "downvote_received", activity)
+        if post.number > 1:
+            award(activity.actor_id, "downvote_cast", activity)
+
+
+@activity_recorded.connect_via(Verb.VOTE_RETRACTED)
+def vote_retracted(verb, activity, obj, **extra):
+    _undo_vote(activity, obj)
+
+
+def _undo_vote(activity, post):
+    reverse(in_force(object_type="post", object_id=post.id, verbs=VOTE_VERBS, actor_id=activity.actor_id),
+            activity)
+
+
+@activity_recorded.connect_via(Verb.ANSWER_ACCEPTED)
+def answer_accepted(verb, activity, obj, **extra):
+    answerer, asker = activity.payload["answerer_id"], activity.payload["asker_id"]
+    if answerer == asker:
+        return  # answering your own question earns nothing for accepting it
+    award(answerer, "answer_accepted", activity)
+    award(asker, "accepted_an_answer", activity)
+
+
+@activity_recorded.connect_via(Verb.ANSWER_UNACCEPTED)
+def answer_unaccepted(verb, activity, obj, **extra):
+    reverse(in_force(object_type="post", object_id=obj.id, verbs=(Verb.ANSWER_ACCEPTED,)), activity)
+
+
+@activity_recorded.connect_via(Verb.POST_DELETED)
+def post_deleted(verb, activity, obj, **extra):
+    """Removing content takes back exactly what it earned, for everyone it earned something."""
+    reverse(in_force(object_type="post", object_id=obj.id), activity)
+    if obj.number == 1:
+        reverse(in_force(object_type="topic", object_id=obj.topic_id), activity)
+        _reverse_topic_posts(obj.topic_id, activity)
+
+
+def _reverse_topic_posts(topic_id, activity):
+    # A deleted topic takes its replies with it, and what they earned.
+    from sqlalchemy import select
+
+    for post_id in db.session.scalars(select(Post.id).where(Post.topic_id == topic_id, Post.number > 1)):
+        reverse(in_force(object_type="post", object_id=post_id), activity)
