@@ -10,6 +10,7 @@ from .config import BASE_DIR, INSTANCE_DIR, Config
 from .errors import register_error_handlers
 from .extensions import babel, cache, csrf, db, limiter, login_manager, mail, migrate, socketio
 from .security import add_security_headers
+from .sqltypes import MAX_ID
 
 
 def create_app(config=None):
@@ -40,7 +41,7 @@ class IdConverter(IntegerConverter):
     """<int:...> in URLs: ids fit a 32-bit column, so a larger number is simply not found."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

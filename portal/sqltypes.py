@@ -4,6 +4,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+# Row ids are 32-bit INTEGER columns: URLs and API bodies refuse anything larger.
+MAX_ID = 2**31 - 1
+
 
 def utcnow():
     return datetime.now(UTC)

@@ -20,12 +20,11 @@ from ..community.access import is_moderator, readable_categories
 from ..community.models import Access, IdeaStatus, TopicKind
 from ..extensions import db
 from ..permissions import require_login
+from ..sqltypes import MAX_ID
 from . import bp
 from .spec import documented, dump, page_out, parse, parse_query
 
 PAGE_QUERY = {"page": "integer", "per_page": "integer"}
-# Row ids fit a 32-bit INTEGER column; a larger number would make the database, not us, refuse it.
-MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 

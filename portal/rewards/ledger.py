@@ -41,10 +41,13 @@ def _vote_points_today(user_id):
 
 
 def in_force(*, object_type, object_id, verbs=None, actor_id=None):
-    """select() of entries caused by activities on an object that no later entry has reversed."""
+    """select() of entries caused by activities on an object (an id, or a select() of ids)
+    that no later entry has reversed."""
     reversal = aliased(PointsEntry)
+    on_object = (Activity.object_id.in_(object_id) if isinstance(object_id, sa.Select)
+                 else Activity.object_id == object_id)
     query = (sa.select(PointsEntry).join(Activity, Activity.id == PointsEntry.activity_id)
-             .where(Activity.object_type == object_type, Activity.object_id == object_id,
+             .where(Activity.object_type == object_type, on_object,
                     PointsEntry.reverses_id.is_(None),
                     ~sa.exists().where(reversal.reverses_id == PointsEntry.id)))
     if verbs is not None:

@@ -3,9 +3,10 @@
 No view or service awards points itself: each rule below hears one verb and
 writes ledger entries in the same transaction as the action.
 """
+import sqlalchemy as sa
+
 from ..community.models import Post
 from ..events import Verb, activity_recorded
-from ..extensions import db
 from .ledger import award, in_force, reverse
 
 VOTE_VERBS = (Verb.VOTED,)
@@ -62,14 +63,7 @@ def answer_unaccepted(verb, activity, obj, **extra):
 def post_deleted(verb, activity, obj, **extra):
     """Removing content takes back exactly what it earned, for everyone it earned something."""
     reverse(in_force(object_type="post", object_id=obj.id), activity)
-    if obj.number == 1:
+    if obj.number == 1:  # a deleted topic takes its replies with it, and what they earned
         reverse(in_force(object_type="topic", object_id=obj.topic_id), activity)
-        _reverse_topic_posts(obj.topic_id, activity)
-
-
-def _reverse_topic_posts(topic_id, activity):
-    # A deleted topic takes its replies with it, and what they earned.
-    from sqlalchemy import select
-
-    for post_id in db.session.scalars(select(Post.id).where(Post.topic_id == topic_id, Post.number > 1)):
-        reverse(in_force(object_type="post", object_id=post_id), activity)
+        replies = sa.select(Post.id).where(Post.topic_id == obj.topic_id, Post.number > 1)
+        reverse(in_force(object_type="post", object_id=replies), activity)
