@@ -53,11 +53,14 @@ def _import_models():
     from .community import models as _community  # noqa: F401
     from .crm import models as _crm  # noqa: F401
     from .events import Activity  # noqa: F401
+    from .moderation import models as _moderation  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .notifications import subscribers as _subscribers  # noqa: F401  (connects to the spine)
     from .outbox import OutboxMessage  # noqa: F401
+    from .referrals import models as _referrals  # noqa: F401
     from .rewards import models as _rewards  # noqa: F401
     from .rewards import subscribers as _rewards_subscribers  # noqa: F401  (connects to the spine)
+    from .settings import Setting  # noqa: F401
 
 
 def _init_extensions(app):
@@ -112,12 +115,18 @@ def _register_blueprints(app):
     from .auth.views import bp as auth_bp
     from .community.category_views import bp as categories_bp
     from .community.views import bp as community_bp
+    from .moderation.views import bp as moderation_bp
     from .notifications.views import bp as notifications_bp
+    from .referrals.views import bp as referrals_bp
+    from .rewards.views import bp as rewards_bp
 
     app.register_blueprint(community_bp)
     app.register_blueprint(categories_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(rewards_bp)
+    app.register_blueprint(referrals_bp)
+    app.register_blueprint(moderation_bp, url_prefix="/moderation")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by cookie

@@ -24,6 +24,10 @@ class Verb(enum.StrEnum):
     REGISTERED = "user.registered"
     LOGGED_IN = "user.logged_in"
     LOGGED_OUT = "user.logged_out"
+    VISITED = "user.visited"
+    LEVEL_REACHED = "user.level_reached"
+    BADGE_AWARDED = "user.badge_awarded"
+    ACCOUNTS_LINKED = "user.accounts_linked"
     PROFILE_UPDATED = "user.profile_updated"
     PASSWORD_CHANGED = "user.password_changed"
     PASSWORD_RESET = "user.password_reset"
@@ -40,10 +44,17 @@ class Verb(enum.StrEnum):
     POST_HIDDEN = "post.hidden"
     VOTED = "post.voted"
     VOTE_RETRACTED = "post.vote_retracted"
+    # A moderator took back a vote (sockpuppets); the voter is in the payload.
+    VOTE_REVERSED = "post.vote_reversed"
     ANSWER_ACCEPTED = "answer.accepted"
     ANSWER_UNACCEPTED = "answer.unaccepted"
     IDEA_STATUS_CHANGED = "idea.status_changed"
     FOLLOWED = "follow.created"
+    REFERRAL_INVITED = "referral.invited"
+    REFERRAL_SIGNED_UP = "referral.signed_up"
+    REFERRAL_CONVERTED = "referral.converted"
+    REFERRAL_REJECTED = "referral.rejected"
+    CUSTOMER_STAGE_CHANGED = "customer.stage_changed"
 
 
 class Channel(enum.StrEnum):

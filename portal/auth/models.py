@@ -1,7 +1,7 @@
 import enum
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -59,6 +59,11 @@ class User(UserMixin, db.Model):
     # remember-me cookie at once (password change, suspension).
     session_stamp: Mapped[str] = mapped_column(sa.String(16), default=new_stamp)
     points: Mapped[int] = mapped_column(default=0)
+    # The highest level the member has been told they reached: a level-up notifies once.
+    level_reached: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Daily visits (UTC days): the last one and how many days in a row.
+    last_visit_on: Mapped[date | None]
+    visit_streak: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

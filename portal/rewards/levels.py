@@ -1,7 +1,15 @@
-"""Levels derived from lifetime points (thresholds become settings later)."""
+"""Levels, derived from a member's points against admin-editable thresholds.
+
+Nothing spends points, so the balance is the member's lifetime points: a
+level is lost again only when content that earned the points is removed.
+"""
 from dataclasses import dataclass
 
 from flask_babel import lazy_pgettext
+
+from ..settings import stored_setting
+
+SETTING_KEY = "rewards"
 
 
 @dataclass(frozen=True)
@@ -12,18 +20,51 @@ class Level:
     threshold: int
 
 
-DEFAULT_LEVELS = (
-    Level(1, "newcomer", lazy_pgettext("level", "Newcomer"), 0),
-    Level(2, "member", lazy_pgettext("level", "Member"), 50),
-    Level(3, "regular", lazy_pgettext("level", "Regular"), 200),
-    Level(4, "expert", lazy_pgettext("level", "Expert"), 1000),
-    Level(5, "ambassador", lazy_pgettext("level", "Ambassador"), 5000),
+LEVEL_NAMES = (
+    ("newcomer", lazy_pgettext("level", "Newcomer")),
+    ("member", lazy_pgettext("level", "Member")),
+    ("regular", lazy_pgettext("level", "Regular")),
+    ("expert", lazy_pgettext("level", "Expert")),
+    ("ambassador", lazy_pgettext("level", "Ambassador")),
 )
+DEFAULT_THRESHOLDS = (0, 50, 200, 1000, 5000)
 
 
-def level_for(points, levels=DEFAULT_LEVELS):
+def _levels(thresholds):
+    return tuple(Level(number, key, label, threshold)
+                 for number, ((key, label), threshold) in enumerate(zip(LEVEL_NAMES, thresholds, strict=True), 1))
+
+
+DEFAULT_LEVELS = _levels(DEFAULT_THRESHOLDS)
+
+
+def current_levels():
+    """The levels with the thresholds in force now."""
+    thresholds = stored_setting(SETTING_KEY).get("thresholds")
+    return _levels(thresholds) if thresholds else DEFAULT_LEVELS
+
+
+def level_for(points, levels=None):
+    levels = levels or current_levels()
     current = levels[0]
     for level in levels:
         if points >= level.threshold:
             current = level
     return current
+
+
+def next_level(level, levels=None):
+    """The level after `level`, or None at the top."""
+    levels = levels or current_levels()
+    return levels[level.number] if level.number < len(levels) else None
+
+
+def progress(points):
+    """(level, next level or None, percent of the way there) for a points balance."""
+    levels = current_levels()
+    level = level_for(points, levels)
+    following = next_level(level, levels)
+    if following is None:
+        return level, None, 100
+    span = following.threshold - level.threshold
+    return level, following, max(0, min(100, (points - level.threshold) * 100 // span))

@@ -30,3 +30,22 @@ class PointsEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     activity = relationship("Activity")
+
+
+class UserBadge(db.Model):
+    """A badge a member holds: awarded once, by the subscriber that saw it earned."""
+
+    __tablename__ = "user_badges"
+    __table_args__ = (
+        # Idempotency by constraint: each badge at most once per member.
+        sa.UniqueConstraint("user_id", "badge", name="uq_user_badges_holder"),
+        sa.Index("ix_user_badges_badge_time", "badge", "awarded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    badge: Mapped[str] = mapped_column(sa.String(40))
+    activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activity.id"))
+    awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user = relationship("User")

@@ -1,0 +1,1 @@
+"""Points, levels, badges and leaderboards over the API."""
