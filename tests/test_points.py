@@ -178,3 +178,15 @@ def test_a_double_click_makes_one_entry(make_app, qa, people):
         thread.join()
     assert [d for r, d in ledger(helper) if r == "answer_upvoted"] == [10]
     assert points(helper) == 11
+
+
+def test_deleting_a_post_with_many_upvotes_reverses_each(qa, people, moderator):
+    """Does one deletion undo several entries of the same rule for the same member? (one per vote)"""
+    asker, helper, first_voter, second_voter = people
+    reply = answer(helper, ask(asker, qa))
+    votes.cast(first_voter, reply.id, 1)
+    votes.cast(second_voter, reply.id, 1)
+    assert points(helper) == 1 + 10 + 10
+    posts.delete_post(moderator, reply.id)
+    assert points(helper) == 0
+    assert ledger(helper)[-3:] == [("reply_created", -1), ("answer_upvoted", -10), ("answer_upvoted", -10)]

@@ -5,10 +5,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ..auth.models import User
-from ..events import Activity
+from ..events import Activity, Verb, record_activity
 from ..extensions import db
 from ..sqltypes import utcnow
 from ..upsert import insert_unless_exists
+from .levels import level_for
 from .models import PointsEntry
 from .rules import VOTE_RULES, daily_vote_cap, points_for
 
@@ -26,10 +27,30 @@ def award(user_id, rule, activity, *, delta=None):
         return 0
     if insert_unless_exists(PointsEntry, {"user_id": user_id, "delta": delta, "rule": rule,
                                           "activity_id": activity.id if activity else None,
-                                          "created_at": utcnow()}, key=("user_id", "rule", "activity_id")):
+                                          "created_at": utcnow()}, key=("user_id", "rule", "activity_id"),
+                            where=PointsEntry.reverses_id.is_(None)):
         _credit(user_id, delta)
+        if delta > 0:
+            _announce_level_up(user_id)
         return delta
     return 0
+
+
+def _announce_level_up(user_id):
+    """Record LEVEL_REACHED the first time a member's points pass a level's threshold.
+
+    `level_reached` only rises, by a conditional UPDATE, so a member who drops
+    below a threshold and climbs back is not told twice, and two simultaneous
+    awards announce the level once.
+    """
+    points = db.session.scalar(sa.select(User.points).where(User.id == user_id))
+    level = level_for(points)
+    raised = db.session.execute(sa.update(User).where(User.id == user_id, User.level_reached < level.number)
+                                .values(level_reached=level.number))
+    if raised.rowcount == 1:
+        member = db.session.get(User, user_id)
+        record_activity(Verb.LEVEL_REACHED, actor=member, obj=member,
+                        payload={"level": level.number, "points": points})
 
 
 def _vote_points_today(user_id):

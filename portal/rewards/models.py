@@ -17,8 +17,12 @@ class PointsEntry(db.Model):
     __tablename__ = "points_ledger"
     __table_args__ = (
         # Idempotency by constraint: an activity earns each member at most one entry per rule.
-        sa.UniqueConstraint("user_id", "rule", "activity_id", name="uq_points_ledger_cause"),
+        # Reversals are left out: one cause (a deleted post) may undo several entries of one rule.
+        sa.Index("uq_points_ledger_award", "user_id", "rule", "activity_id", unique=True,
+                 sqlite_where=sa.text("reverses_id IS NULL"), postgresql_where=sa.text("reverses_id IS NULL")),
         sa.Index("ix_points_ledger_user_time", "user_id", "created_at"),
+        # The week and month leaderboards read the ledger by time.
+        sa.Index("ix_points_ledger_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
