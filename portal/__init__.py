@@ -9,6 +9,7 @@ from . import outbox
 from .config import BASE_DIR, INSTANCE_DIR, Config
 from .errors import register_error_handlers
 from .extensions import babel, cache, csrf, db, limiter, login_manager, mail, migrate, socketio
+from .rewards import visits
 from .security import add_security_headers
 from .sqltypes import MAX_ID
 
@@ -58,6 +59,8 @@ def _import_models():
     from .notifications import subscribers as _subscribers  # noqa: F401  (connects to the spine)
     from .outbox import OutboxMessage  # noqa: F401
     from .referrals import models as _referrals  # noqa: F401
+    from .referrals import subscribers as _referrals_subscribers  # noqa: F401  (connects to the spine)
+    from .rewards import badges as _badges  # noqa: F401  (connects to the spine)
     from .rewards import models as _rewards  # noqa: F401
     from .rewards import subscribers as _rewards_subscribers  # noqa: F401  (connects to the spine)
     from .settings import Setting  # noqa: F401
@@ -79,6 +82,7 @@ def _init_extensions(app):
     login_manager.user_loader(load_user)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading")
     outbox.init_app(app)
+    visits.init_app(app)
 
 
 def load_user(login_id):

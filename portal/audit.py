@@ -20,6 +20,11 @@ ACTION_LABELS = {
     "api_token.revoked": _l("API token revoked"),
     "category.created": _l("Category created"),
     "category.updated": _l("Category changed"),
+    "customer.stage_changed": _l("Lifecycle stage changed"),
+    "accounts.linked": _l("Accounts linked"),
+    "accounts.unlinked": _l("Accounts unlinked"),
+    "votes.reversed_between": _l("Votes between linked accounts reversed"),
+    "settings.rewards_changed": _l("Point rules and levels changed"),
 }
 
 

@@ -23,11 +23,14 @@ from .auth.models import Team, User
 from .community import answers, follows, ideas, posts, topics, votes
 from .community.models import Access, Category, Post, Tag, Topic, Vote
 from .crm.models import Customer, LifecycleStage
-from .crm.services import assign_value_tiers
+from .crm.services import assign_value_tiers, change_lifecycle_stage
+from .events import Activity
 from .extensions import db
 from .notifications.models import Notification
 from .permissions import Role
-from .rewards.models import PointsEntry
+from .referrals import invites, signups
+from .referrals.models import Referral, ReferralSource, ReferralStatus
+from .rewards.models import PointsEntry, UserBadge
 from .sqltypes import UTCDateTime, utcnow
 
 DEMO_PASSWORD = "teahouse-demo-2026"
@@ -327,7 +330,8 @@ MEMBERS_BY_CUSTOMER_DOMAIN = {
     None: (
         DemoMember(f"lucas.martin@{DEMO_EMAIL_DOMAIN}", "Lucas Martin", "en", "Europe/Paris", 960, 480,
                    "Freelance BI consultant in Lyon. I help SMEs set up their first Lumina workspace."),
-        DemoMember(f"huang.jingyi@{DEMO_EMAIL_DOMAIN}", "黄静怡", "zh", "Asia/Shanghai", 345, 270,
+        # Joined through Lucas's link with a throwaway address: the referral was not counted.
+        DemoMember("huang.jingyi@yopmail.com", "黄静怡", "zh", "Asia/Shanghai", 345, 270,
                    "数据科学研究生，在写关于零售可视化的毕业论文。"),
     ),
 }
@@ -361,6 +365,8 @@ def seed_demo() -> dict:
     db.session.commit()
     with current_app.test_request_context():  # @mentions link to profiles through url_for
         _community(utcnow())
+        _referrals(utcnow())
+    _date_rewards_by_their_cause()
 
     return {
         "created": True,
@@ -687,3 +693,74 @@ class _Timeline:
             pk = next(iter(table.primary_key.columns))
             db.session.execute(sa.update(table).where(pk == sa.bindparam("pk")).values(values), rows)
         db.session.commit()
+
+
+# -- referrals: friends members brought --------------------------------------------------------------
+
+# (referrer, friend, how): the friend joined through the referrer's link, code or email invitation.
+DEMO_REFERRALS = (
+    ("lucas.martin", "huang.jingyi", ReferralSource.LINK),  # a disposable address: rejected
+    ("lucas.martin", "sarah.obrien", ReferralSource.LINK),  # Maple & Finch then bought: converted
+    ("liu.chang", "gao.feng", ReferralSource.CODE),
+    ("member", "david.nguyen", ReferralSource.CODE),        # joined after Maple & Finch bought
+    ("jonas.weber", "zhao.lei", ReferralSource.LINK),
+    ("wang.fang", "shen.yue", ReferralSource.LINK),
+)
+# (referrer, address, days ago): invitations nobody has answered yet.
+DEMO_PENDING_INVITES = (
+    ("member", "anna.kowalski@baltic-freight.example", 10),
+    ("member", "marco.rossi@trattoria-digitale.example", 2),
+)
+# Maple & Finch was a prospect until its first purchase, which converts Sarah's referral.
+DEMO_FIRST_PURCHASE = ("mapleandfinch.example", 28)
+
+
+def _referrals(now):
+    """Play the demo's referrals through the referral and CRM services in time order, then backdate them."""
+    people = {user.email.partition("@")[0]: user for user in db.session.scalars(sa.select(User))}
+    domain, bought_days_ago = DEMO_FIRST_PURCHASE
+    buyer = db.session.scalar(sa.select(Customer).where(Customer.domain == domain))
+    events = []
+    for referrer, friend, source in DEMO_REFERRALS:
+        joined = people[friend].created_at + timedelta(minutes=5)
+        events.append((joined, _demo_signup, people[friend], people[referrer], source))
+    events += [(now - timedelta(days=days), _demo_invite, people[referrer], email)
+               for referrer, email, days in DEMO_PENDING_INVITES]
+    buyer.lifecycle_stage = LifecycleStage.PROSPECT
+    db.session.commit()
+    events.append((now - timedelta(days=bought_days_ago), _demo_first_purchase, buyer))
+    with _Timeline(now) as timeline:
+        for when, action, *args in sorted(events, key=lambda event: event[0]):
+            action(when, *args)
+            timeline.mark(when)
+    timeline.apply()
+
+
+def _date_rewards_by_their_cause():
+    """Ledger entries and badges are inserted without the ORM, so the timeline doesn't see them:
+    each takes the time of the activity that caused it."""
+    for model, column in ((PointsEntry, "created_at"), (UserBadge, "awarded_at")):
+        cause_time = sa.select(Activity.occurred_at).where(Activity.id == model.activity_id).scalar_subquery()
+        db.session.execute(sa.update(model).where(model.activity_id.is_not(None)).values({column: cause_time}))
+    db.session.commit()
+
+
+def _demo_invite(when, referrer, email):
+    referral = invites.invite_friend(referrer, email)  # inserted without the ORM: dated here
+    referral.invited_at = referral.created_at = when
+    db.session.commit()
+
+
+def _demo_signup(when, friend, referrer, source):
+    referral = signups.record_signup(friend, code=referrer.referral_code, source=source)
+    referral.signed_up_at = when
+    if referral.status == ReferralStatus.REJECTED:
+        referral.rejected_at = when
+    db.session.commit()
+
+
+def _demo_first_purchase(when, customer):
+    change_lifecycle_stage(None, customer.id, LifecycleStage.CUSTOMER, cause="First purchase (CRM sync)")
+    db.session.execute(sa.update(Referral).where(Referral.status == ReferralStatus.CONVERTED,
+                                                 Referral.converted_at > when).values(converted_at=when))
+    db.session.commit()

@@ -33,6 +33,7 @@ class Verb(enum.StrEnum):
     PASSWORD_RESET = "user.password_reset"
     ACCOUNT_DELETED = "user.account_deleted"
     TOPIC_CREATED = "topic.created"
+    TOPIC_EDITED = "topic.edited"
     TOPIC_MOVED = "topic.moved"
     TOPIC_PINNED = "topic.pinned"
     TOPIC_LOCKED = "topic.locked"

@@ -10,7 +10,10 @@ from .permissions import Permission
 # (permission needed, endpoint, label): later features add their staff pages here.
 STAFF_PAGES = (
     (Permission.MODERATE, "categories.manage", _l("Categories")),
+    (Permission.MODERATE, "moderation.linked_accounts", _l("Linked accounts")),
     (Permission.MANAGE_USERS, "admin.users", _l("Administration")),
+    (Permission.MANAGE_SETTINGS, "admin.reward_settings", _l("Points & levels")),
+    (Permission.VIEW_ANALYTICS, "referrals.staff_funnel", _l("Referrals")),
 )
 
 

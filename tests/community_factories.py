@@ -5,6 +5,8 @@ from portal.community import posts, topics
 from portal.community.models import Access, Category
 from portal.extensions import db
 from portal.permissions import Role
+from portal.rewards.levels import level_for
+from portal.rewards.models import PointsEntry
 
 LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -27,6 +29,20 @@ def announcements_category():
 def established(make_user, role=Role.MEMBER, **fields):
     """A member past the new-account limits."""
     return make_user(role, created_at=LONG_AGO, **fields)
+
+
+def with_points(user, points):
+    """Put `points` on a member's ledger as an opening balance (no level-up notice), so they hold a level."""
+    db.session.add(PointsEntry(user_id=user.id, delta=points, rule="opening_balance"))
+    user.points += points
+    user.level_reached = level_for(user.points).number
+    db.session.commit()
+    return user
+
+
+def trusted(make_user, role=Role.MEMBER, points=60, **fields):
+    """An established member at the Member level: may flag and post links."""
+    return with_points(established(make_user, role, **fields), points)
 
 
 def ask(author, category, title="How do I export a dashboard?", body="I need a PDF every Monday.", **kw):

@@ -20,6 +20,7 @@ from portal.community.models import (
 from portal.events import Activity
 from portal.extensions import db
 from portal.permissions import Role
+from tests.community_factories import with_points
 from tests.helpers import count_queries
 from tests.test_api import assert_error
 
@@ -443,7 +444,7 @@ def test_accepting_refused(client, bearer, established, qa):
 
 def test_flags(client, bearer, established, qa):
     """Does a flag answer 201 {id, reason}, and a second flag 409, a bad reason 422?"""
-    author, flagger = established(), established()
+    author, flagger = with_points(established(), 60), with_points(established(), 60)
     topic = start_topic(author, qa)
     post_id = topic_first_post(topic.id)
     headers, author_h = bearer(flagger), bearer(author)
@@ -589,7 +590,7 @@ def test_new_accounts_post_no_links(client, bearer, make_user, established, qa):
     newcomer = ask(client, bearer(make_user()), qa, body=body).get_json()
     html = client.get(f"/api/v1/topics/{newcomer['id']}").get_json()["posts"]["items"][0]["html"]
     assert "cheap-watches" not in html and "my shop" in html
-    regular = ask(client, bearer(established()), qa, body=body).get_json()
+    regular = ask(client, bearer(with_points(established(), 60)), qa, body=body).get_json()
     html = client.get(f"/api/v1/topics/{regular['id']}").get_json()["posts"]["items"][0]["html"]
     assert 'href="https://cheap-watches.example"' in html
 

@@ -16,6 +16,8 @@ from tests.community_factories import (
     established,
     make_category,
     staff_only_category,
+    trusted,
+    with_points,
 )
 
 
@@ -24,8 +26,10 @@ def count(model, *where):
 
 
 def notifications_of(user):
+    """What others' actions told `user` (badges and levels the member earned are left out)."""
     return [(n.kind, n.data.get("title")) for n in db.session.scalars(
-        sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+        sa.select(Notification).where(Notification.user_id == user.id,
+                                      Notification.kind.not_in(["badge", "level_up"])).order_by(Notification.id))]
 
 
 @pytest.fixture
@@ -171,14 +175,14 @@ def test_closed_as_duplicate_takes_no_replies_until_reopened(qa, asker, helper, 
 def test_moderation_changes_are_all_or_nothing(qa, asker, moderator):
     topic = ask(asker, qa)
     with pytest.raises(NotFound):
-        topics.moderate_topic(moderator, topic.id, pinned=True, locked=True, category_id=999)
+        topics.change_topic(moderator, topic.id, pinned=True, locked=True, category_id=999)
     db.session.rollback()
     topic = db.session.get(Topic, topic.id)
     assert not topic.pinned and not topic.locked
-    idea_free = topics.moderate_topic(moderator, topic.id, pinned=True, locked=True)
+    idea_free = topics.change_topic(moderator, topic.id, pinned=True, locked=True)
     assert idea_free.pinned and idea_free.locked
     with pytest.raises(Invalid):
-        topics.moderate_topic(moderator, topic.id, pinned=False, idea_status="planned")
+        topics.change_topic(moderator, topic.id, pinned=False, idea_status="planned")
     db.session.rollback()
     assert db.session.get(Topic, topic.id).pinned
 
@@ -320,7 +324,7 @@ def test_ideas_take_upvotes_and_staff_set_status(qa, asker, helper, moderator, m
 def test_three_flags_hide_a_post_until_a_moderator_looks(qa, asker, helper, moderator, make_user):
     topic = ask(asker, qa)
     spam = answer(helper, topic, "Buy cheap followers")
-    flaggers = [established(make_user) for _ in range(3)]
+    flaggers = [trusted(make_user) for _ in range(3)]
     flags.flag_post(flaggers[0], spam.id, "spam")
     with pytest.raises(Conflict):
         flags.flag_post(flaggers[0], spam.id, "abusive")
@@ -345,7 +349,7 @@ def test_flag_threshold_is_configurable(app, qa, asker, helper, make_user):
     app.config["FLAGS_TO_HIDE"] = 1
     topic = ask(asker, qa)
     spam = answer(helper, topic, "Buy cheap followers")
-    flags.flag_post(asker, spam.id, "spam")
+    flags.flag_post(with_points(asker, 60), spam.id, "spam")
     assert db.session.get(Post, spam.id).hidden_at is not None
 
 
@@ -423,7 +427,7 @@ def test_new_accounts_are_limited_and_cannot_post_links(qa, member, asker):
     with pytest.raises(TooManyRequests):
         answer(member, topic, "Reply 11")
     db.session.rollback()
-    link_post = answer(asker, topic, "See [the docs](https://docs.example.com)")
+    link_post = answer(with_points(asker, 60), topic, "See [the docs](https://docs.example.com)")
     assert '<a href="https://docs.example.com"' in link_post.html
 
 

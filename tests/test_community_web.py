@@ -13,6 +13,7 @@ from portal.community import answers, posts, reading, topics, votes
 from portal.community.models import Access, Category, Flag, Follow, Post, PostRevision, Tag, Topic
 from portal.extensions import db
 from portal.permissions import Role
+from tests.community_factories import with_points
 from tests.helpers import count_queries
 
 LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
@@ -439,7 +440,7 @@ def test_unread_badge_and_jump_to_first_unread(app, qa, asker, helper, establish
 def test_members_flag_posts_once(app, qa, asker, helper):
     topic = start(asker, qa, "A post someone will flag")
     post = first_post(topic)
-    client = app.test_client(user=helper)
+    client = app.test_client(user=with_points(helper, 60))
     assert f'action="/p/{post.id}/flag"' in text(client.get(f"/t/{topic.id}"))
     response = client.post(f"/p/{post.id}/flag", data={"reason": "spam", "text": "", "next": f"/t/{topic.id}"},
                            follow_redirects=True)

@@ -23,3 +23,7 @@ class NewTeamForm(FlaskForm):
 class NewTokenForm(FlaskForm):
     user_email = StringField(_l("User's email"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=80)])
+
+
+class RewardSettingsForm(FlaskForm):
+    """The CSRF token of the points and levels page; its many number fields are checked by the service."""

@@ -12,10 +12,14 @@ from ..errors import DomainError
 from ..extensions import db
 from ..forms import show_errors
 from ..permissions import Permission, Role, require
+from ..rewards import rule_settings
+from ..rewards.levels import current_levels
+from ..rewards.rules import Privilege, Rule
 from . import services
-from .forms import NewTeamForm, NewTokenForm, RoleForm, SuspendForm, TeamForm
+from .forms import NewTeamForm, NewTokenForm, RewardSettingsForm, RoleForm, SuspendForm, TeamForm
 
 bp = Blueprint("admin", __name__)
+
 
 def role_choices():
     return [(role.value, str(role.label)) for role in Role]
@@ -145,3 +149,33 @@ def revoke(token_id):
     revoke_token(current_user, token_id)
     flash(_("Token revoked."), "success")
     return redirect(url_for("admin.tokens"))
+
+
+@bp.route("/settings/points", methods=["GET", "POST"])
+@require(Permission.MANAGE_SETTINGS)
+def reward_settings():
+    form = RewardSettingsForm()
+    values, errors = rule_settings.reward_settings(), {}
+    if form.validate_on_submit():
+        values = _submitted_reward_settings(request.form)
+        try:
+            rule_settings.update_reward_settings(current_user, **values)
+        except DomainError as error:
+            errors = {name: str(message) for name, message in error.fields.items()}
+        else:
+            flash(_("Point rules and levels are saved. They apply from the next action on."), "success")
+            return redirect(url_for("admin.reward_settings"))
+    elif form.is_submitted():
+        flash(_("Your form expired. Please reload the page and try again."), "error")
+    return render_template("admin/reward_settings.html", form=form, values=values, errors=errors,
+                           rules=list(Rule), levels=current_levels(), privileges=list(Privilege)), \
+        422 if errors or form.is_submitted() else 200
+
+
+def _submitted_reward_settings(data):
+    return {
+        "rules": {str(rule): data.get(f"rule_{rule}", "") for rule in Rule},
+        "daily_vote_cap": data.get("daily_vote_cap", ""),
+        "thresholds": [data.get(f"threshold_{level.number}", "") for level in current_levels()],
+        "privileges": {str(privilege): data.get(f"privilege_{privilege}", "") for privilege in Privilege},
+    }

@@ -1,7 +1,7 @@
 """Accounts over the API: register, tokens, the caller's profile."""
 from datetime import datetime
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,7 @@ from ..errors import Invalid, Unauthorized
 from ..events import Channel
 from ..extensions import db, limiter
 from ..permissions import require_login
+from ..rewards.badges import badges_of
 from . import bp
 from .spec import documented, dump, page_out, parse
 
@@ -43,6 +44,13 @@ class LevelOut(BaseModel):
     threshold: int
 
 
+class HeldBadgeOut(BaseModel):
+    key: str
+    name: str = Field(description="The badge's name in the caller's language.")
+    tier: str = Field(description="gold, silver or bronze.")
+    awarded_at: datetime
+
+
 class MeOut(BaseModel):
     id: int
     email: str
@@ -56,6 +64,8 @@ class MeOut(BaseModel):
     referral_code: str
     customer_id: int | None
     created_at: datetime
+    # Not a column of the user: me() fills it from the badge holdings.
+    badges: list[HeldBadgeOut] = Field(default_factory=list, description="The badges you hold, newest first.")
 
 
 class UserOut(BaseModel):
@@ -95,7 +105,7 @@ def _limit(name):
 def register():
     data = parse(RegisterIn)
     user = services.register(email=data.email, password=data.password, name=data.name, locale=data.locale,
-                             referral_code=data.referral_code, channel=Channel.API)
+                             referral_code=data.referral_code, channel=Channel.API, ip=request.remote_addr)
     return jsonify(dump(UserOut, user)), 201
 
 
@@ -132,6 +142,7 @@ def delete_token(token_id):
 
 @bp.get("/me")
 @require_login
-@documented("The caller's profile, role, points and level", response=MeOut, tag="accounts", errors=(401,))
+@documented("The caller's profile, role, points, level and badges", response=MeOut, tag="accounts", errors=(401,))
 def me():
-    return jsonify(dump(MeOut, current_user))
+    held = [dump(HeldBadgeOut, badge) for badge in badges_of(current_user.id)]
+    return jsonify(dump(MeOut, current_user) | {"badges": held})

@@ -1,5 +1,7 @@
 """Topics over the API: list, start, read with their posts, moderate, accept answers."""
 
+from typing import Annotated
+
 from flask import jsonify
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
@@ -41,8 +43,15 @@ class TopicIn(BaseModel):
 
 
 class TopicPatchIn(BaseModel):
-    """Moderator changes; the fields you leave out (or send as null) stay as they are."""
+    """Changes to a topic; the fields you leave out (or send as null) stay as they are.
+
+    The title and tags: the author, moderators and members whose level unlocks
+    it. Closing as a duplicate: moderators and members whose level unlocks it.
+    The rest: moderators.
+    """
     model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=400)
+    tags: list[Annotated[str, Field(max_length=60)]] | None = Field(default=None, max_length=20)
     pinned: StrictBool | None = None
     locked: StrictBool | None = None
     category_id: Id | None = Field(default=None, description="Move the topic to this category.")
@@ -109,14 +118,14 @@ def show_topic(topic_id):
 
 
 @bp.patch("/topics/<int:topic_id>")
-@require(Permission.MODERATE)
-@documented("Pin, lock, move, close as duplicate, or set an idea's status (moderators)", body=TopicPatchIn,
+@require_login
+@documented("Retitle, retag, close as duplicate, pin, lock, move, or set an idea's status", body=TopicPatchIn,
             response=TopicOut, tag="community", errors=(400, 401, 403, 404, 415, 422))
 def update_topic(topic_id):
     changes = parse(TopicPatchIn).model_dump(exclude_none=True)
     if changes.pop("reopen", False):
         changes["duplicate_of_id"] = None
-    return jsonify(topic_out(topics.moderate_topic(current_user, topic_id, **changes)))
+    return jsonify(topic_out(topics.change_topic(current_user, topic_id, **changes)))
 
 
 @bp.post("/topics/<int:topic_id>/accept")

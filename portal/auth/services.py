@@ -94,12 +94,23 @@ def user_by_email(email):
 
 # -- actions ----------------------------------------------------------------------
 
-def register(*, email, password, name, locale=None, referral_code=None, channel=Channel.COMMUNITY):
-    """Create a member account linked to its customer record; one activity; committed."""
+def register(*, email, password, name, locale=None, referral_code=None, channel=Channel.COMMUNITY,
+             referral_source=None, ip=None, device_id=None):
+    """Create a member account linked to its customer record; one activity; committed.
+
+    A `referral_code` nobody owns is a field error before anything is written.
+    Whoever referred the new member (the code's owner, else a pending email
+    invite to this address) gets the referral in the same transaction, judged
+    by the fraud rules against `ip` and `device_id`. `referral_source` says
+    how the code came: typed (the default) or from the share link's cookie.
+    """
     from ..crm.services import customer_for_email
+    from ..referrals.codes import check_typed_code
+    from ..referrals.signups import record_signup
 
     email, name = check_new_account(email=email, password=password, name=name)
     locale = check_locale(locale)
+    referral_code = check_typed_code(referral_code)
     customer = customer_for_email(email)
     user = User(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
                 customer_id=customer.id if customer else None)
@@ -107,6 +118,7 @@ def register(*, email, password, name, locale=None, referral_code=None, channel=
     db.session.flush()
     payload = {"referral_code": referral_code} if referral_code else {}
     record_activity(Verb.REGISTERED, actor=user, obj=user, channel=channel, payload=payload)
+    record_signup(user, code=referral_code, source=referral_source, ip=ip, device_id=device_id)
     db.session.commit()
     return user
 

@@ -10,6 +10,8 @@ from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..forms import show_errors
 from ..permissions import require_login
+from ..referrals import codes as referral_codes
+from ..rewards.profile import member_rewards
 from . import services
 from .forms import (
     ChangePasswordForm,
@@ -54,15 +56,17 @@ def register():
         return redirect(url_for("community.home"))
     form = RegisterForm()
     if form.validate_on_submit():
+        code, source = referral_codes.signup_referral(form.referral_code.data)  # typed, else the link's cookie
         try:
             user = services.register(email=form.email.data, password=form.password.data, name=form.name.data,
-                                     locale=session.get("locale"), referral_code=form.referral_code.data or None)
+                                     locale=session.get("locale"), referral_code=code, referral_source=source,
+                                     ip=request.remote_addr, device_id=referral_codes.device_id())
         except DomainError as error:
             show_errors(form, error)
         else:
             login_user(user)
             flash(_("Welcome to the community, %(name)s!", name=user.name), "success")
-            return redirect(url_for("community.home"))
+            return referral_codes.forget_attribution(redirect(url_for("community.home")))
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
 
 
@@ -194,4 +198,5 @@ def member(user_id):
     user = db.session.get(User, user_id)
     if user is None or user.status == UserStatus.DELETED:
         raise NotFound()
-    return render_template("auth/member.html", member=user)
+    rewards = member_rewards(current_user, user, page=max(request.args.get("page", 1, type=int), 1))
+    return render_template("auth/member.html", member=user, rewards=rewards)

@@ -9,8 +9,9 @@ from flask_babel import lazy_gettext as _l
 from ..auth.models import User, UserStatus
 from ..errors import Invalid
 from ..extensions import db
+from ..rewards.privileges import has_privilege, unlocking_level
+from ..rewards.rules import Privilege
 from . import markdown
-from .access import is_moderator
 from .limits import may_post_links
 from .models import Tag
 
@@ -72,19 +73,17 @@ def normalise_tag(name):
 
 def resolve_tags(user, names):
     """Existing tags by name; unknown ones are created only by experienced members or staff."""
-    from flask import current_app
-
     wanted = list(dict.fromkeys(normalise_tag(n) for n in names if n and n.strip()))
     if len(wanted) > TAGS_MAX:
         raise Invalid(fields={"tags": _l("Use at most %(n)d tags.", n=TAGS_MAX)})
     existing = {t.name: t for t in db.session.scalars(sa.select(Tag).where(Tag.name.in_(wanted)))} if wanted else {}
     missing = [name for name in wanted if name not in existing]
     if missing:
-        may_create = is_moderator(user) or user.level.number >= current_app.config["TAG_CREATE_MIN_LEVEL"]
-        if not may_create:
+        if not has_privilege(user, Privilege.CREATE_TAGS):
+            level = unlocking_level(Privilege.CREATE_TAGS)
             raise Invalid("tag_unknown", fields={"tags": _l(
-                "These tags don't exist yet: %(tags)s. Members can create tags from the Regular level on.",
-                tags=", ".join(missing))})
+                "These tags don't exist yet: %(tags)s. Members can create tags from the %(level)s level on.",
+                tags=", ".join(missing), level=level.label)})
         for name in missing:
             existing[name] = Tag(name=name, created_by_id=user.id)
             db.session.add(existing[name])

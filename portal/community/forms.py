@@ -24,7 +24,11 @@ class TopicForm(FlaskForm):
     tags = StringField(_l("Tags (optional)"), description=_l("Up to 5, separated by commas, e.g. export, pdf."))
 
     def tag_names(self):
-        return [name.strip() for name in (self.tags.data or "").split(",") if name.strip()]
+        return split_tags(self.tags.data)
+
+
+def split_tags(text):
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
 
 
 class ReplyForm(FlaskForm):
@@ -58,6 +62,11 @@ class IdeaStatusForm(ActionForm):
 
 class MoveForm(ActionForm):
     category_id = IntegerField(_l("Move to"), validators=[InputRequired(_l("Choose a category."))])
+
+
+class TopicDetailsForm(ActionForm):
+    title = StringField(_l("Title"), validators=[_required])
+    tags = StringField(_l("Tags"), description=_l("Up to 5, separated by commas, e.g. export, pdf."))
 
 
 class DuplicateForm(ActionForm):

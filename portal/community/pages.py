@@ -14,6 +14,8 @@ from ..auth.models import User, UserStatus
 from ..errors import NotFound
 from ..extensions import db
 from ..permissions import Permission, Role, can
+from ..rewards.privileges import has_privilege
+from ..rewards.rules import Privilege
 from . import access, follows, posts, reading, topics
 from .models import Category, FollowTarget, IdeaStatusChange, Post, Topic, TopicKind
 
@@ -103,6 +105,8 @@ class TopicPage:
     following: bool
     moderator: bool
     reply_state: str
+    can_edit_details: bool = False
+    can_close_duplicates: bool = False
     history: list[IdeaStatusChange] = field(default_factory=list)
     move_choices: list[Category] = field(default_factory=list)
 
@@ -142,7 +146,7 @@ def _reply_state(user, topic, moderator):
     return REPLY_OPEN
 
 
-def _entry(user, topic, post, my_vote, moderator, reply_state):
+def _entry(user, topic, post, my_vote, moderator, reply_state, may_flag):
     own = _signed_in(user) and post.author_id == user.id
     is_question = topic.kind == TopicKind.QUESTION
     open_to_edit = not topic.deleted_at and (not topic.is_closed or moderator)
@@ -153,7 +157,7 @@ def _entry(user, topic, post, my_vote, moderator, reply_state):
         post=post, my_vote=my_vote, accepted=topic.solved_post_id == post.id,
         can_vote=may_vote, can_downvote=may_vote and not first_of_idea,
         can_edit=(own or moderator) and open_to_edit,
-        can_flag=can(user, Permission.FLAG) and not own and post.hidden_at is None,
+        can_flag=may_flag and not own and post.hidden_at is None,
         can_accept=may_accept, can_quote=reply_state == REPLY_OPEN,
     )
 
@@ -165,11 +169,15 @@ def topic_page(user, topic_id, page=1):
     votes = posts.my_votes(user, page_of_posts.items)
     moderator = access.is_moderator(user)
     reply_state = _reply_state(user, topic, moderator)
-    entries = [_entry(user, topic, post, votes.get(post.id, 0), moderator, reply_state)
+    may_flag = can(user, Permission.FLAG) and has_privilege(user, Privilege.FLAG)
+    entries = [_entry(user, topic, post, votes.get(post.id, 0), moderator, reply_state, may_flag)
                for post in page_of_posts.items]
+    open_to_change = not topic.deleted_at and _signed_in(user)
     view = TopicPage(topic=topic, posts=page_of_posts, entries=entries, tags=list(topic.tags),
                      following=follows.is_following(user, FollowTarget.TOPIC, topic.id),
-                     moderator=moderator, reply_state=reply_state)
+                     moderator=moderator, reply_state=reply_state,
+                     can_edit_details=open_to_change and topics.may_edit_details(user, topic),
+                     can_close_duplicates=open_to_change and topics.may_close_duplicates(user))
     if topic.kind == TopicKind.IDEA:
         view.history = idea_history(topic)
     if moderator:

@@ -10,12 +10,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..errors import Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
-from ..permissions import Permission, ensure
+from ..permissions import Permission, can, ensure
+from ..rewards.privileges import ensure_privilege, has_privilege
+from ..rewards.rules import Privilege
 from ..sqltypes import utcnow
 from .access import can_read, can_write, is_moderator, visible_topics
 from .content import Body, clean_title, normalise_tag, resolve_tags
 from .limits import check_posting_limit
-from .models import Category, IdeaStatus, Post, Tag, Topic, TopicKind, topic_tags
+from .models import Category, IdeaStatus, Post, PostRevision, Tag, Topic, TopicKind, topic_tags
 
 SORTS = ("latest", "top", "unanswered", "solved", "unsolved", "votes")
 PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365, "all": None}
@@ -130,22 +132,28 @@ def tag_counts(user, limit=30):
     ).all()
 
 
-# -- moderation ----------------------------------------------------------------------
+# -- changing a topic ----------------------------------------------------------------
 
 _UNSET = object()
 
 
-def moderate_topic(actor, topic_id, *, pinned=None, locked=None, category_id=None, duplicate_of_id=_UNSET,
-                   idea_status=None, status_reply=""):
-    """Apply a moderator's changes to a topic in one transaction: all of them or none.
+def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=None, category_id=None,
+                 duplicate_of_id=_UNSET, idea_status=None, status_reply=""):
+    """Apply changes to a topic in one transaction: all of them or none.
 
-    `duplicate_of_id` closes the topic as a duplicate of another; None reopens it.
-    Each change that takes effect records its own activity.
+    Moderators may change anything. The author, and members whose level
+    unlocks it, may change the title and tags; members whose level unlocks it
+    may close a topic as a duplicate (or reopen it). `duplicate_of_id` None
+    reopens. Each change that takes effect records its own activity.
     """
     from .ideas import apply_idea_status
 
-    ensure(actor, Permission.MODERATE)
+    ensure(actor, Permission.POST)
     topic = get_topic(actor, topic_id)
+    _ensure_may_change(actor, topic, details=title is not None or tags is not None,
+                       duplicate=duplicate_of_id is not _UNSET,
+                       staff=any(v is not None for v in (pinned, locked, category_id, idea_status)))
+    _change_details(actor, topic, title, tags)
     if category_id is not None and category_id != topic.category_id:
         category = get_category(actor, category_id)
         record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, payload={"from": topic.category_id,
@@ -168,6 +176,46 @@ def moderate_topic(actor, topic_id, *, pinned=None, locked=None, category_id=Non
     return topic
 
 
+def _ensure_may_change(actor, topic, *, details, duplicate, staff):
+    if is_moderator(actor):
+        return
+    if staff:
+        ensure(actor, Permission.MODERATE)
+    if details and topic.author_id != actor.id:
+        ensure_privilege(actor, Privilege.EDIT_OTHERS_TOPICS)
+    if duplicate:
+        ensure_privilege(actor, Privilege.CLOSE_DUPLICATES)
+
+
+def may_edit_details(user, topic):
+    """Whether `user` may change this topic's title and tags."""
+    return is_moderator(user) or (getattr(user, "id", None) == topic.author_id and can(user, Permission.POST)) \
+        or has_privilege(user, Privilege.EDIT_OTHERS_TOPICS)
+
+
+def may_close_duplicates(user):
+    return is_moderator(user) or has_privilege(user, Privilege.CLOSE_DUPLICATES)
+
+
+def _change_details(actor, topic, title, tags):
+    """A new title (kept in the first post's history) and tag set; one TOPIC_EDITED activity if either changed."""
+    changed = []
+    if title is not None and (title := clean_title(title)) != topic.title:
+        first = db.session.scalar(sa.select(Post).where(Post.topic_id == topic.id, Post.number == 1))
+        first.revision_count += 1
+        db.session.add(PostRevision(post_id=first.id, number=first.revision_count, editor_id=actor.id,
+                                    source=first.source, title=topic.title))
+        topic.title = title
+        changed.append("title")
+    if tags is not None:
+        new_tags = resolve_tags(actor, tags)
+        if [t.name for t in new_tags] != [t.name for t in topic.tags]:
+            topic.tags = new_tags
+            changed.append("tags")
+    if changed:
+        record_activity(Verb.TOPIC_EDITED, actor=actor, obj=topic, payload={"fields": changed})
+
+
 def _check_duplicate_target(actor, topic, original_id):
     if original_id is None:
         return
@@ -177,17 +225,21 @@ def _check_duplicate_target(actor, topic, original_id):
 
 
 def set_pinned(actor, topic_id, pinned):
-    return moderate_topic(actor, topic_id, pinned=pinned)
+    return change_topic(actor, topic_id, pinned=pinned)
 
 
 def set_locked(actor, topic_id, locked):
-    return moderate_topic(actor, topic_id, locked=locked)
+    return change_topic(actor, topic_id, locked=locked)
 
 
 def move_topic(actor, topic_id, category_id):
-    return moderate_topic(actor, topic_id, category_id=category_id)
+    return change_topic(actor, topic_id, category_id=category_id)
 
 
 def close_as_duplicate(actor, topic_id, original_id):
     """Close a topic as a duplicate of another (None reopens it)."""
-    return moderate_topic(actor, topic_id, duplicate_of_id=original_id)
+    return change_topic(actor, topic_id, duplicate_of_id=original_id)
+
+
+def edit_title_and_tags(actor, topic_id, *, title=None, tags=None):
+    return change_topic(actor, topic_id, title=title, tags=tags)

@@ -30,8 +30,10 @@ from .forms import (
     IdeaStatusForm,
     MoveForm,
     ReplyForm,
+    TopicDetailsForm,
     TopicForm,
     VoteForm,
+    split_tags,
 )
 from .models import IdeaStatus, TopicKind
 from .services import search_directory
@@ -396,8 +398,19 @@ def move(topic_id):
     return redirect(_back(form, _topic_url(topic_id)))
 
 
+@bp.post("/t/<int:topic_id>/details")
+@require_login
+def edit_details(topic_id):
+    """Retitle and retag: the author, moderators, and members whose level unlocks it."""
+    form = TopicDetailsForm()
+    if _valid(form):
+        _attempt(topics.edit_title_and_tags, current_user, topic_id, title=form.title.data,
+                 tags=split_tags(form.tags.data), done=_("The title and tags are saved."))
+    return redirect(_back(form, _topic_url(topic_id)))
+
+
 @bp.post("/t/<int:topic_id>/close-duplicate")
-@require(Permission.MODERATE)
+@require_login
 def close_duplicate(topic_id):
     form = DuplicateForm()
     if _valid(form):

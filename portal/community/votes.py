@@ -3,6 +3,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..audit import audit
+from ..auth.models import User
 from ..errors import Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
@@ -76,3 +78,26 @@ def retract(voter, post_id):
     db.session.commit()
     db.session.refresh(post)
     return post
+
+
+def reverse_votes_between(moderator, first_id, second_id):
+    """Take back every vote either account cast on the other's posts, and what those votes earned.
+
+    For sockpuppets: each vote is removed, its post's score corrected and a
+    VOTE_REVERSED activity recorded, whose subscribers reverse the points.
+    All in one transaction; returns how many votes were reversed.
+    """
+    ensure(moderator, Permission.MODERATE)
+    pairs = sa.or_(sa.and_(Vote.voter_id == first_id, Post.author_id == second_id),
+                   sa.and_(Vote.voter_id == second_id, Post.author_id == first_id))
+    rows = db.session.execute(sa.select(Vote, Post).join(Post, Post.id == Vote.post_id).where(pairs)
+                              .order_by(Vote.id).with_for_update(of=Vote)).all()
+    for vote, post in rows:
+        db.session.delete(vote)
+        _adjust_score(post, -vote.value)
+        record_activity(Verb.VOTE_REVERSED, actor=moderator, obj=post,
+                        payload={"voter_id": vote.voter_id, "previous": vote.value, "topic_id": post.topic_id,
+                                 "author_id": post.author_id})
+    audit(moderator, "votes.reversed_between", db.session.get(User, first_id), other_id=second_id, votes=len(rows))
+    db.session.commit()
+    return len(rows)

@@ -1,10 +1,17 @@
-"""Customer records: linking members to accounts, value tiers."""
+"""Customer records: linking members to accounts, lifecycle stages, value tiers."""
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
+from ..audit import audit
+from ..errors import Invalid, NotFound
+from ..events import Verb, record_activity
 from ..extensions import db
-from .models import Customer, ValueTier
+from ..permissions import Permission, ensure
+from .models import Customer, LifecycleStage, ValueTier
+
+CAUSE_MAX = 200
 
 # Addresses at these domains say nothing about the employer.
 FREEMAIL_DOMAINS = frozenset({
@@ -26,6 +33,40 @@ def customer_for_email(email):
     return db.session.scalar(
         sa.select(Customer).where(sa.func.lower(Customer.domain) == domain).order_by(Customer.id).limit(1)
     )
+
+
+def change_lifecycle_stage(actor, customer_id, stage, *, cause):
+    """Move a customer to another lifecycle stage, keeping why; committed.
+
+    The one way every stage change goes (staff UI, CSV import, API, rules), so
+    each leaves one CUSTOMER_STAGE_CHANGED activity with {"from", "to",
+    "cause"} and an audit entry, and whatever listens (referral conversion
+    among them) runs in the same transaction. `actor` None is the CLI or an
+    import; a user needs EDIT_CUSTOMERS. Moving to the stage it already has
+    records nothing. Returns the customer.
+    """
+    if actor is not None:
+        ensure(actor, Permission.EDIT_CUSTOMERS)
+    try:
+        stage = LifecycleStage(stage)
+    except ValueError:
+        raise Invalid("invalid_stage", fields={"stage": _l("Choose one of the lifecycle stages.")}) from None
+    cause = (cause or "").strip()
+    if not cause or len(cause) > CAUSE_MAX:
+        raise Invalid("invalid_cause", fields={"cause": _l("Say why the stage changes, in at most %(n)d characters.",
+                                                           n=CAUSE_MAX)})
+    customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+    if customer is None:
+        raise NotFound()
+    old = customer.lifecycle_stage
+    if old == stage:
+        return customer
+    customer.lifecycle_stage = stage
+    audit(actor, "customer.stage_changed", customer, old=old.value, new=stage.value, cause=cause)
+    record_activity(Verb.CUSTOMER_STAGE_CHANGED, actor=actor, obj=customer, customer_id=customer.id,
+                    payload={"from": old.value, "to": stage.value, "cause": cause})
+    db.session.commit()
+    return customer
 
 
 def assign_value_tiers(key_share=Decimal("0.80"), valued_share=Decimal("0.95")):

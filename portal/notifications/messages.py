@@ -9,11 +9,15 @@ MESSAGES = {
     "new_topic": _l("%(actor)s started “%(title)s” in %(category)s"),
     "followed_reply": _l("%(actor)s posted in “%(title)s”, which you follow"),
     "idea_status": _l("The idea “%(title)s” is now: %(status)s"),
+    "level_up": _l("You reached the %(level)s level. New privileges are open to you."),
+    "badge": _l("You earned the badge “%(badge)s”"),
 }
 
 
 def describe(notification):
     from ..community.models import IdeaStatus
+    from ..rewards.badges import badge_name
+    from ..rewards.levels import level_named
 
     template = MESSAGES.get(notification.kind)
     if template is None:
@@ -22,4 +26,8 @@ def describe(notification):
               **notification.data}
     if "status" in notification.data:
         values["status"] = IdeaStatus(notification.data["status"]).label
+    if notification.kind == "level_up":
+        values["level"] = level_named(notification.data["level"]).label
+    if notification.kind == "badge":
+        values["badge"] = badge_name(notification.data["badge"])
     return str(template % values)

@@ -33,6 +33,8 @@ class Notification(db.Model):
         if "topic_id" in self.data:
             anchor = f"post-{self.data['number']}" if "number" in self.data else None
             return url_for("community.topic", topic_id=self.data["topic_id"], _anchor=anchor)
+        if "member_id" in self.data:
+            return url_for("auth.member", user_id=self.data["member_id"])
         return self.url or url_for("notifications.index")
 
     @property

@@ -1,0 +1,1 @@
+"""Referrals: share links and codes, email invites, fraud rules, conversion and funnels."""

@@ -44,6 +44,12 @@ def current_levels():
     return _levels(thresholds) if thresholds else DEFAULT_LEVELS
 
 
+def level_named(number):
+    """The level with this number (1 is the first)."""
+    levels = current_levels()
+    return levels[max(1, min(number, len(levels))) - 1]
+
+
 def level_for(points, levels=None):
     levels = levels or current_levels()
     current = levels[0]

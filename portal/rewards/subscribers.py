@@ -7,7 +7,9 @@ import sqlalchemy as sa
 
 from ..community.models import Post
 from ..events import Verb, activity_recorded
+from ..moderation.links import are_linked
 from .ledger import award, in_force, reverse
+from .rules import Rule
 
 VOTE_VERBS = (Verb.VOTED,)
 
@@ -22,11 +24,18 @@ def reply_created(verb, activity, **extra):
     award(activity.actor_id, "reply_created", activity)
 
 
+@activity_recorded.connect_via(Verb.VISITED)
+def daily_visit(verb, activity, **extra):
+    award(activity.actor_id, Rule.DAILY_VISIT, activity)
+
+
 @activity_recorded.connect_via(Verb.VOTED)
 def voted(verb, activity, obj, **extra):
     post, value = obj, activity.payload["value"]
     if activity.payload.get("previous"):
         _undo_vote(activity, post)
+    if are_linked(activity.actor_id, post.author_id):
+        return  # one person's accounts voting for each other earn and cost nothing
     if value > 0:
         award(post.author_id, "question_upvoted" if post.number == 1 else "answer_upvoted", activity)
     else:
@@ -40,9 +49,14 @@ def vote_retracted(verb, activity, obj, **extra):
     _undo_vote(activity, obj)
 
 
-def _undo_vote(activity, post):
-    reverse(in_force(object_type="post", object_id=post.id, verbs=VOTE_VERBS, actor_id=activity.actor_id),
-            activity)
+@activity_recorded.connect_via(Verb.VOTE_REVERSED)
+def vote_reversed(verb, activity, obj, **extra):
+    _undo_vote(activity, obj, voter_id=activity.payload["voter_id"])
+
+
+def _undo_vote(activity, post, voter_id=None):
+    reverse(in_force(object_type="post", object_id=post.id, verbs=VOTE_VERBS,
+                     actor_id=voter_id or activity.actor_id), activity)
 
 
 @activity_recorded.connect_via(Verb.ANSWER_ACCEPTED)
@@ -67,3 +81,18 @@ def post_deleted(verb, activity, obj, **extra):
         reverse(in_force(object_type="topic", object_id=obj.topic_id), activity)
         replies = sa.select(Post.id).where(Post.topic_id == obj.topic_id, Post.number > 1)
         reverse(in_force(object_type="post", object_id=replies), activity)
+
+
+# -- referrals: a friend joining pays the referrer; becoming a customer pays both, once ------------
+# Once by the ledger's constraint (member, rule, activity), and the referral converts once by its
+# own conditional UPDATE. A rejected referral records REFERRAL_REJECTED instead: it earns nothing.
+
+@activity_recorded.connect_via(Verb.REFERRAL_SIGNED_UP)
+def referral_signed_up(verb, activity, **extra):
+    award(activity.payload["referrer_id"], Rule.REFERRAL_SIGNED_UP, activity)
+
+
+@activity_recorded.connect_via(Verb.REFERRAL_CONVERTED)
+def referral_converted(verb, activity, **extra):
+    award(activity.payload["referrer_id"], Rule.REFERRAL_CONVERTED, activity)
+    award(activity.payload["invitee_id"], Rule.REFERRED_FRIEND_CONVERTED, activity)

@@ -39,6 +39,23 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") for (const details of flaggers) details.removeAttribute("open");
   });
+  // Copy buttons: data-copy names the field whose value goes to the clipboard (hidden without JS).
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    const field = document.querySelector(button.dataset.copy);
+    if (!field) continue;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      field.select();
+      try {
+        await navigator.clipboard.writeText(field.value);
+      } catch {
+        document.execCommand("copy");
+      }
+      const label = button.textContent;
+      button.textContent = button.dataset.copied;
+      setTimeout(() => { button.textContent = label; }, 2000);
+    });
+  }
   // Close the user menu when clicking elsewhere or pressing Escape.
   const menu = document.querySelector("details.usermenu");
   if (menu) {
