@@ -25,6 +25,7 @@ from portal import create_app  # noqa: E402
 from portal.auth.models import User  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.permissions import Role  # noqa: E402
+from portal.rewards.ledger import balance_mismatches  # noqa: E402
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery staple"
@@ -128,8 +129,11 @@ def make_app(database):
     if apps:
         with apps[0].app_context():
             db.session.remove()
+            mismatches = balance_mismatches()
             _empty_all_tables()
             db.engine.dispose()
+        # After every test, whatever it did: each member's points equal the sum of their ledger.
+        assert mismatches == [], f"cached points differ from the ledger: {mismatches}"
 
 
 @pytest.fixture

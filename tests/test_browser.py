@@ -229,3 +229,40 @@ def test_question_answered_voted_and_accepted(live_server, open_page, make_user)
     expect(page.locator("main")).to_contain_text("weekly PDF export")
     for p in (page, answerer, fan):
         assert p.js_errors == []
+
+
+def test_a_friend_joins_through_a_share_link(live_server, open_page, make_user):
+    """In the browser: a friend opens a member's /r/ link, looks around, joins; the member sees them joined."""
+    from playwright.sync_api import expect
+
+    from portal.auth.models import User
+    from portal.extensions import db
+    from portal.referrals.models import Referral, ReferralStatus
+    from tests.community_factories import LONG_AGO
+    from tests.conftest import PASSWORD
+
+    referrer = make_user(name="Wang Fang", created_at=LONG_AGO)
+    friend_page = open_page()
+    friend_page.goto(f"{live_server}/r/{referrer.referral_code}")
+    expect(friend_page.locator("main")).to_contain_text("Wang Fang")
+    snap(friend_page, "journey-r-01-landing")
+    friend_page.locator("main a[href$='/']", has_text="Look around first").click()
+    friend_page.goto(live_server + "/register")  # later, from the header: the cookie remembers who invited
+    friend_page.fill("main input[name=name]", "Zhang Wei")
+    friend_page.fill("main input[name=email]", "zhang.wei@example.com")
+    friend_page.fill("main input[name=password]", STRONG_PASSWORD)
+    friend_page.locator("main form button[type=submit]").click()
+    expect(friend_page.locator(".usermenu__name")).to_have_text("Zhang Wei")
+
+    db.session.expire_all()
+    friend = db.session.query(User).filter_by(email="zhang.wei@example.com").one()
+    referral = db.session.query(Referral).filter_by(invitee_id=friend.id).one()
+    assert referral.referrer_id == referrer.id and referral.status == ReferralStatus.SIGNED_UP
+
+    page = open_page()
+    _sign_in(page, live_server, referrer.email, PASSWORD)
+    page.goto(live_server + "/referrals")
+    expect(page.locator(".funnel")).to_contain_text("1 joined")
+    expect(page.locator("main table")).to_contain_text("Zhang Wei")
+    snap(page, "journey-r-02-referrer-sees-friend")
+    assert friend_page.js_errors == [] and page.js_errors == []

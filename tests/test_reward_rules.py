@@ -13,17 +13,10 @@ from portal.events import Activity, Verb
 from portal.extensions import db
 from portal.moderation import links
 from portal.notifications.models import Notification
-from portal.rewards.ledger import balance_mismatches
 from portal.rewards.models import PointsEntry
 from portal.rewards.rule_settings import reward_settings, update_reward_settings
 from portal.rewards.visits import record_daily_visit
 from tests.community_factories import answer, ask, established, make_category, with_points
-
-
-@pytest.fixture(autouse=True)
-def _balances_always_match_the_ledger(app):
-    yield
-    assert balance_mismatches() == []
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ friend a member brought (an email invite, or a sign-up through their link or
 code), `signed_up` those who joined, `converted` those whose account became a
 customer. Rejected referrals count in none of them, only in `rejected`.
 """
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..extensions import db
+from ..pagination import PageNavigation
 from ..sqltypes import utcnow
 from .models import Referral, ReferralStatus
 
@@ -83,32 +83,12 @@ def member_referrals(user):
 # -- staff ------------------------------------------------------------------------------------
 
 @dataclass
-class RowsPage:
+class RowsPage(PageNavigation):
     """One page of aggregate rows, shaped like a Flask-SQLAlchemy page for the pager macro."""
     items: list
     page: int
     per_page: int
     total: int
-
-    @property
-    def pages(self):
-        return max(math.ceil(self.total / self.per_page), 1)
-
-    @property
-    def has_prev(self):
-        return self.page > 1
-
-    @property
-    def has_next(self):
-        return self.page < self.pages
-
-    @property
-    def prev_num(self):
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self):
-        return self.page + 1 if self.has_next else None
 
 
 @dataclass(frozen=True)

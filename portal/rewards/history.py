@@ -16,6 +16,7 @@ from ..community.access import can_read, is_moderator
 from ..community.models import Post, Topic
 from ..events import Activity
 from ..extensions import db
+from ..pagination import PageNavigation
 from ..permissions import Permission, can
 from .models import PointsEntry
 from .rules import OTHER_LABELS, Rule
@@ -51,32 +52,12 @@ class HistoryRow:
 
 
 @dataclass
-class HistoryPage:
+class HistoryPage(PageNavigation):
     """One page of history, shaped like a Flask-SQLAlchemy page for the pager macro."""
     items: list[HistoryRow]
     page: int
     per_page: int
     total: int
-
-    @property
-    def pages(self):
-        return max(-(-self.total // self.per_page), 1)
-
-    @property
-    def has_prev(self):
-        return self.page > 1
-
-    @property
-    def has_next(self):
-        return self.page < self.pages
-
-    @property
-    def prev_num(self):
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self):
-        return self.page + 1 if self.has_next else None
 
 
 def may_see_history(viewer, member):

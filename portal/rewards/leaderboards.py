@@ -12,7 +12,6 @@ entry it undoes counted, so taking points back never moves them elsewhere.
 Members appear once they have points in the window; ties are broken by who
 joined first, so a page never reshuffles between two loads.
 """
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -26,6 +25,7 @@ from ..community.models import Category, Post, Topic
 from ..errors import Invalid, NotFound
 from ..events import Activity
 from ..extensions import db
+from ..pagination import PageNavigation
 from ..permissions import Role
 from ..sqltypes import MAX_ID, utcnow
 from .models import PointsEntry
@@ -46,7 +46,7 @@ class Standing:
 
 
 @dataclass
-class Board:
+class Board(PageNavigation):
     """One page of a leaderboard, shaped like a Flask-SQLAlchemy page for the pager."""
     period: str
     category: Category | None
@@ -60,26 +60,6 @@ class Board:
     viewer_ranked: bool = False
     since: datetime | None = None
     categories: list[Category] = field(default_factory=list)
-
-    @property
-    def pages(self):
-        return max(math.ceil(self.total / self.per_page), 1)
-
-    @property
-    def has_prev(self):
-        return self.page > 1
-
-    @property
-    def has_next(self):
-        return self.page < self.pages
-
-    @property
-    def prev_num(self):
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self):
-        return self.page + 1 if self.has_next else None
 
 
 def parse_period(period):
