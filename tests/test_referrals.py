@@ -382,6 +382,27 @@ def test_changing_a_stage_needs_permission_and_a_real_stage(member, moderator, p
     assert db.session.get(Customer, prospect.id).lifecycle_stage == LifecycleStage.PROSPECT
 
 
+def test_the_crms_api_reports_a_first_purchase_and_the_referral_converts(app, client, bearer, member, moderator,
+                                                                       admin, prospect):
+    """When the company's CRM moves the friend's account to customer over the API, do both sides earn once?"""
+    register(visitor(app), "buyer@friendco.example", code=member.referral_code)
+    friend = db.session.scalar(sa.select(User).where(User.email == "buyer@friendco.example"))
+    url = f"/api/v1/customers/{prospect.id}"
+    body = {"lifecycle_stage": "customer", "cause": "First purchase (order 4711)"}
+    assert client.patch(url, json=body, headers=bearer(member)).status_code == 403
+    bad = client.patch(url, json={"lifecycle_stage": "best_friend", "cause": "x"}, headers=bearer(admin))
+    assert bad.status_code == 422 and "lifecycle_stage" in bad.get_json()["error"]["fields"]
+    assert client.patch("/api/v1/customers/999999", json=body, headers=bearer(admin)).status_code == 404
+    assert referral_of(friend.email).status == ReferralStatus.SIGNED_UP
+    headers = bearer(moderator)
+    for _ in range(2):  # the CRM may send the same news twice
+        answer = client.patch(url, json=body, headers=headers)
+        assert answer.status_code == 200 and answer.get_json()["lifecycle_stage"] == "customer"
+    assert referral_of(friend.email).status == ReferralStatus.CONVERTED
+    assert referral_points(member) == [("referral_signed_up", 20), ("referral_converted", 200)]
+    assert referral_points(friend) == [("referred_friend_converted", 50)]
+
+
 # -- funnels ------------------------------------------------------------------------------------
 
 def build_referrals(app, referrer, n, prefix="f", ip_base=40):
