@@ -1,5 +1,5 @@
 """What every page's layout needs: language, the bell, the staff menu."""
-from flask import current_app, g, url_for
+from flask import current_app, g, has_request_context, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,6 +24,8 @@ def staff_menu(user):
 
 
 def layout_globals():
+    if not has_request_context():  # mail rendered by the CLI or the outbox worker: no page, no reader
+        return {"community_name": current_app.config["COMMUNITY_NAME"]}
     signed_in = current_user.is_authenticated
     return {
         "unread_notifications": unread_count(current_user) if signed_in else 0,

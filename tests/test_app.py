@@ -86,3 +86,11 @@ def test_hsts_only_over_https(client):
     assert "Strict-Transport-Security" not in client.get("/").headers
     secure = client.get("/", base_url="https://teahouse.test")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_mail_renders_outside_any_request(app, member, outbox):
+    """Can the CLI or the outbox worker send a mail (an invitation), with no request around it?"""
+    from portal.referrals.invites import invite_friend
+
+    invite_friend(member, "friend@partner.example")
+    assert len(outbox) == 1 and member.referral_code in outbox[0].body
