@@ -16,12 +16,12 @@ VOTE_VERBS = (Verb.VOTED,)
 
 @activity_recorded.connect_via(Verb.TOPIC_CREATED)
 def topic_created(verb, activity, **extra):
-    award(activity.actor_id, "topic_created", activity)
+    award(activity.actor_id, Rule.TOPIC_CREATED, activity)
 
 
 @activity_recorded.connect_via(Verb.POST_CREATED)
 def reply_created(verb, activity, **extra):
-    award(activity.actor_id, "reply_created", activity)
+    award(activity.actor_id, Rule.REPLY_CREATED, activity)
 
 
 @activity_recorded.connect_via(Verb.VISITED)
@@ -37,11 +37,11 @@ def voted(verb, activity, obj, **extra):
     if are_linked(activity.actor_id, post.author_id):
         return  # one person's accounts voting for each other earn and cost nothing
     if value > 0:
-        award(post.author_id, "question_upvoted" if post.number == 1 else "answer_upvoted", activity)
+        award(post.author_id, Rule.QUESTION_UPVOTED if post.number == 1 else Rule.ANSWER_UPVOTED, activity)
     else:
-        award(post.author_id, "downvote_received", activity)
+        award(post.author_id, Rule.DOWNVOTE_RECEIVED, activity)
         if post.number > 1:
-            award(activity.actor_id, "downvote_cast", activity)
+            award(activity.actor_id, Rule.DOWNVOTE_CAST, activity)
 
 
 @activity_recorded.connect_via(Verb.VOTE_RETRACTED)
@@ -64,8 +64,8 @@ def answer_accepted(verb, activity, obj, **extra):
     answerer, asker = activity.payload["answerer_id"], activity.payload["asker_id"]
     if answerer == asker:
         return  # answering your own question earns nothing for accepting it
-    award(answerer, "answer_accepted", activity)
-    award(asker, "accepted_an_answer", activity)
+    award(answerer, Rule.ANSWER_ACCEPTED, activity)
+    award(asker, Rule.ACCEPTED_AN_ANSWER, activity)
 
 
 @activity_recorded.connect_via(Verb.ANSWER_UNACCEPTED)
