@@ -1,9 +1,10 @@
 """What every page's layout needs: language, the bell, the staff menu."""
-from flask import current_app, g, has_request_context, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .errors import API_PREFIX
 from .notifications.services import unread_count
 from .permissions import Permission
 
@@ -15,6 +16,11 @@ STAFF_PAGES = (
     (Permission.MANAGE_SETTINGS, "admin.reward_settings", _l("Points & levels")),
     (Permission.VIEW_ANALYTICS, "referrals.staff_funnel", _l("Referrals")),
 )
+
+
+def is_page_request():
+    """Whether this request is for a page: not a static file, not the API, not an unknown URL."""
+    return request.endpoint not in (None, "static") and not request.path.startswith(API_PREFIX)
 
 
 def staff_menu(user):

@@ -1,6 +1,6 @@
 """Column types shared by every feature's models."""
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 
@@ -10,6 +10,11 @@ MAX_ID = 2**31 - 1
 
 def utcnow():
     return datetime.now(UTC)
+
+
+def start_of_utc_day(now=None):
+    """Midnight UTC of the day `now` (default: now) falls on: where daily limits and caps start counting."""
+    return datetime.combine((now or utcnow()).astimezone(UTC).date(), time(), tzinfo=UTC)
 
 
 class UTCDateTime(sa.TypeDecorator):

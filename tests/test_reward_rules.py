@@ -269,6 +269,9 @@ def test_the_linked_accounts_page(app, qa, make_user, moderator, member):
     client = app.test_client(user=moderator)
     unknown = client.post("/moderation/linked-accounts", data={"first": real.email, "second": "nobody@x.example"})
     assert unknown.status_code == 422 and "No account has that email or username." in unknown.get_data(as_text=True)
+    itself = client.post("/moderation/linked-accounts", data={"first": real.email, "second": f"@{real.username}"})
+    assert itself.status_code == 422 and "Choose two different accounts." in itself.get_data(as_text=True)
+    assert client.post("/moderation/linked-accounts/999999/reverse-votes").status_code == 404
     linked = client.post("/moderation/linked-accounts",
                          data={"first": real.email, "second": f"@{puppet.username}", "reason": "same IP"},
                          follow_redirects=True)

@@ -177,23 +177,23 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
 
 
 def _ensure_may_change(actor, topic, *, details, duplicate, staff):
-    if is_moderator(actor):
-        return
+    """Raise Forbidden (naming the level that unlocks it) for a change `actor` may not make."""
     if staff:
         ensure(actor, Permission.MODERATE)
-    if details and topic.author_id != actor.id:
+    if details and not may_edit_details(actor, topic):
         ensure_privilege(actor, Privilege.EDIT_OTHERS_TOPICS)
-    if duplicate:
+    if duplicate and not may_close_duplicates(actor):
         ensure_privilege(actor, Privilege.CLOSE_DUPLICATES)
 
 
 def may_edit_details(user, topic):
-    """Whether `user` may change this topic's title and tags."""
-    return is_moderator(user) or (getattr(user, "id", None) == topic.author_id and can(user, Permission.POST)) \
-        or has_privilege(user, Privilege.EDIT_OTHERS_TOPICS)
+    """Whether `user` may change this topic's title and tags: its author, a moderator, or by level."""
+    own = can(user, Permission.POST) and user.id == topic.author_id
+    return own or is_moderator(user) or has_privilege(user, Privilege.EDIT_OTHERS_TOPICS)
 
 
 def may_close_duplicates(user):
+    """Whether `user` may close topics as duplicates (and reopen them): a moderator, or by level."""
     return is_moderator(user) or has_privilege(user, Privilege.CLOSE_DUPLICATES)
 
 

@@ -35,6 +35,8 @@ class Notification(db.Model):
             return url_for("community.topic", topic_id=self.data["topic_id"], _anchor=anchor)
         if "member_id" in self.data:
             return url_for("auth.member", user_id=self.data["member_id"])
+        if "badge" in self.data:
+            return url_for("rewards.badge", key=self.data["badge"])
         return self.url or url_for("notifications.index")
 
     @property

@@ -1,6 +1,5 @@
 """Who hears about what: notification rows written inside the action's transaction."""
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
 
 from ..auth.models import User, UserStatus
 from ..community.follows import followers
@@ -75,26 +74,18 @@ def on_idea_status(verb, activity, obj, **extra):
            _topic_data(topic) | {"status": activity.payload["status"]})
 
 
+def _write_to_actor(activity, kind, data):
+    """A notification about what the member themself earned: _write() never tells whoever acted."""
+    holder = db.session.get(User, activity.actor_id)
+    if holder is not None and holder.status == UserStatus.ACTIVE:
+        db.session.add(Notification(user_id=holder.id, kind=kind, data=data))
+
+
 @activity_recorded.connect_via(Verb.LEVEL_REACHED)
 def on_level_reached(verb, activity, **extra):
-    # Written directly: _write() never notifies whoever acted, and here the member is both.
-    db.session.add(Notification(user_id=activity.actor_id, kind="level_up",
-                                data={"level": activity.payload["level"], "member_id": activity.actor_id}))
+    _write_to_actor(activity, "level_up", {"level": activity.payload["level"], "member_id": activity.actor_id})
 
 
 @activity_recorded.connect_via(Verb.BADGE_AWARDED)
 def on_badge_awarded(verb, activity, **extra):
-    # Written directly, like level_up: the member who earned the badge is also the activity's actor.
-    holder = db.session.get(User, activity.actor_id)
-    if holder is None or holder.status != UserStatus.ACTIVE:
-        return
-    key = activity.payload["badge"]
-    db.session.add(Notification(user_id=holder.id, kind="badge", data={"badge": key}, url=_badge_path(key)))
-
-
-def _badge_path(key):
-    # Badges are also awarded outside requests (CLI imports, the outbox worker), where url_for can't build.
-    if has_request_context():
-        return url_for("rewards.badge", key=key)
-    adapter = current_app.url_map.bind("localhost", script_name=current_app.config["APPLICATION_ROOT"])
-    return adapter.build("rewards.badge", {"key": key})
+    _write_to_actor(activity, "badge", {"badge": activity.payload["badge"]})

@@ -7,7 +7,7 @@ the same in any language.
 """
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from disposable_email_domains import blocklist
@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..auth.models import User
 from ..extensions import db
-from ..sqltypes import utcnow
+from ..sqltypes import start_of_utc_day, utcnow
 from .models import Referral, Sighting
 
 DETAIL_MAX = 300
@@ -134,7 +134,7 @@ def too_many_signups(facts):
     earlier = db.session.scalar(
         sa.select(sa.func.count()).select_from(Referral)
         .where(Referral.code == facts.code,
-               Referral.signed_up_at >= datetime.combine(today, time(), tzinfo=UTC)))
+               Referral.signed_up_at >= start_of_utc_day()))
     if earlier >= limit:
         return FraudReason.TOO_MANY_SIGNUPS, f"sign-up {earlier + 1} with code {facts.code} on {today} (limit {limit})"
     return None

@@ -1,5 +1,4 @@
 """Inviting a friend by email from the member's referrals page or the API."""
-from datetime import UTC, datetime, time
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -13,7 +12,7 @@ from ..errors import Conflict, Invalid, TooManyRequests
 from ..events import Verb, record_activity
 from ..extensions import db
 from ..permissions import Permission, ensure
-from ..sqltypes import utcnow
+from ..sqltypes import start_of_utc_day, utcnow
 from ..upsert import insert_unless_exists
 from .codes import share_link
 from .fraud import canonical_email, is_disposable
@@ -73,10 +72,9 @@ def _check_address(referrer, email):
 
 def _check_daily_limit(referrer):
     limit = current_app.config["REFERRAL_INVITES_PER_DAY"]
-    midnight = datetime.combine(utcnow().date(), time(), tzinfo=UTC)
     sent = db.session.scalar(sa.select(sa.func.count()).select_from(Referral).where(
         Referral.referrer_id == referrer.id, Referral.source == ReferralSource.INVITE,
-        Referral.invited_at >= midnight))
+        Referral.invited_at >= start_of_utc_day()))
     if sent >= limit:
         raise TooManyRequests("invite_limit", _(
             "You can send %(n)d invitations a day. Please send the rest tomorrow.", n=limit))

@@ -1,11 +1,9 @@
 """Where an account was seen from: the address and device the self-referral rules compare."""
-from datetime import UTC, datetime, time
-
 import sqlalchemy as sa
 from flask import has_request_context, request
 
 from ..extensions import db
-from ..sqltypes import utcnow
+from ..sqltypes import start_of_utc_day, utcnow
 from .codes import device_id
 from .models import Sighting
 
@@ -19,9 +17,8 @@ def note_sighting(user_id):
     ip, device = request.remote_addr, device_id()
     if not ip and not device:
         return None
-    midnight = datetime.combine(utcnow().date(), time(), tzinfo=UTC)
     seen_today = db.session.scalar(sa.select(sa.exists().where(
-        Sighting.user_id == user_id, Sighting.seen_at >= midnight,
+        Sighting.user_id == user_id, Sighting.seen_at >= start_of_utc_day(),
         Sighting.ip_address.is_(None) if ip is None else Sighting.ip_address == ip,
         Sighting.device_id.is_(None) if device is None else Sighting.device_id == device)))
     if seen_today:

@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import show_errors
+from ..layout import is_page_request
 from ..permissions import Permission, require
 from ..rewards.rules import Rule, points_for
 from . import codes, funnels, invites
@@ -36,9 +37,7 @@ MEMBER_STATUS_LABELS = {
 
 @bp.after_app_request
 def give_device_id(response):
-    if request.endpoint in (None, "static") or request.path.startswith("/api/"):
-        return response
-    if current_user.is_authenticated or request.endpoint in DEVICE_ID_PAGES:
+    if is_page_request() and (current_user.is_authenticated or request.endpoint in DEVICE_ID_PAGES):
         codes.give_device_id(response)
     return response
 

@@ -17,7 +17,6 @@ from ..community.models import Post, Topic
 from ..events import Activity
 from ..extensions import db
 from ..pagination import PageNavigation
-from ..permissions import Permission, can
 from .models import PointsEntry
 from .rules import OTHER_LABELS, Rule
 
@@ -64,7 +63,7 @@ def may_see_history(viewer, member):
     """Whether `viewer` may read `member`'s points history: themself, or a moderator."""
     if not getattr(viewer, "is_authenticated", False):
         return False
-    return viewer.id == member.id or can(viewer, Permission.MODERATE)
+    return viewer.id == member.id or is_moderator(viewer)
 
 
 def rule_label(rule):

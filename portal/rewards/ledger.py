@@ -1,13 +1,11 @@
 """The points ledger: awarding, reversing and checking, inside the caller's transaction."""
-from datetime import UTC, datetime, time
-
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ..auth.models import User
 from ..events import Activity, Verb, record_activity
 from ..extensions import db
-from ..sqltypes import utcnow
+from ..sqltypes import start_of_utc_day, utcnow
 from ..upsert import insert_unless_exists
 from .levels import level_for
 from .models import PointsEntry
@@ -15,7 +13,9 @@ from .rules import VOTE_RULES, daily_vote_cap, points_for
 
 
 def _credit(user_id, delta):
-    db.session.execute(sa.update(User).where(User.id == user_id).values(points=User.points + delta))
+    """Add `delta` to a member's cached points; returns (new balance, highest level announced)."""
+    return db.session.execute(sa.update(User).where(User.id == user_id).values(points=User.points + delta)
+                              .returning(User.points, User.level_reached)).one()
 
 
 def award(user_id, rule, activity, *, delta=None):
@@ -29,22 +29,24 @@ def award(user_id, rule, activity, *, delta=None):
                                           "activity_id": activity.id if activity else None,
                                           "created_at": utcnow()}, key=("user_id", "rule", "activity_id"),
                             where=PointsEntry.reverses_id.is_(None)):
-        _credit(user_id, delta)
+        points, level_reached = _credit(user_id, delta)
         if delta > 0:
-            _announce_level_up(user_id)
+            _announce_level_up(user_id, points, level_reached)
         return delta
     return 0
 
 
-def _announce_level_up(user_id):
+def _announce_level_up(user_id, points, level_reached):
     """Record LEVEL_REACHED the first time a member's points pass a level's threshold.
 
-    `level_reached` only rises, by a conditional UPDATE, so a member who drops
-    below a threshold and climbs back is not told twice, and two simultaneous
-    awards announce the level once.
+    Most awards reach no new level and cost no query. `level_reached` only
+    rises, by a conditional UPDATE, so a member who drops below a threshold
+    and climbs back is not told twice, and two simultaneous awards announce
+    the level once.
     """
-    points = db.session.scalar(sa.select(User.points).where(User.id == user_id))
     level = level_for(points)
+    if level.number <= level_reached:
+        return
     raised = db.session.execute(sa.update(User).where(User.id == user_id, User.level_reached < level.number)
                                 .values(level_reached=level.number))
     if raised.rowcount == 1:
@@ -54,11 +56,10 @@ def _announce_level_up(user_id):
 
 
 def _vote_points_today(user_id):
-    midnight = datetime.combine(utcnow().date(), time(), tzinfo=UTC)
     return db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.delta), 0))
         .where(PointsEntry.user_id == user_id, PointsEntry.rule.in_(VOTE_RULES), PointsEntry.delta > 0,
-               PointsEntry.created_at >= midnight))
+               PointsEntry.created_at >= start_of_utc_day()))
 
 
 def in_force(*, object_type, object_id, verbs=None, actor_id=None):

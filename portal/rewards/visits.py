@@ -2,12 +2,12 @@
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import request
 from flask_login import current_user
 
 from ..auth.models import User
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..layout import is_page_request
 from ..sqltypes import utcnow
 
 
@@ -39,9 +39,7 @@ def record_daily_visit(user, today=None):
 def _count_page_visit():
     # Pages only: the API's clients and static files are not visits. The
     # in-memory date spares a query on every request after the first.
-    if request.endpoint in (None, "static") or request.path.startswith("/api/"):
-        return
-    if current_user.is_authenticated and current_user.last_visit_on != utcnow().date():
+    if is_page_request() and current_user.is_authenticated and current_user.last_visit_on != utcnow().date():
         record_daily_visit(current_user)
 
 
