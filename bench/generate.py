@@ -167,7 +167,7 @@ def _users(rng, now, password_hash):
             "id": i, "email": f"{handle}@customer{i % 37}.example", "password_hash": password_hash,
             "name": name, "username": handle, "role": "member", "status": "active", "locale": None,
             "timezone": "UTC", "bio": "", "referral_code": f"bench{i:04d}", "customer_id": None, "team_id": None,
-            "session_stamp": f"{rng.getrandbits(64):016x}", "points": 0,
+            "points": 0,
             "created_at": now - timedelta(days=rng.randint(400, 900)), "last_login_at": None,
         })
     return rows

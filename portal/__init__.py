@@ -1,11 +1,13 @@
 """Teahouse: a customer community portal that feeds the company's CRM."""
+from urllib.parse import urlsplit
+
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import outbox
+from . import inputs, outbox
 from .config import BASE_DIR, INSTANCE_DIR, Config
 from .errors import register_error_handlers
 from .extensions import babel, cache, csrf, db, limiter, login_manager, mail, migrate, socketio
@@ -24,10 +26,13 @@ def create_app(config=None):
     app.config.from_object(Config)
     if config:
         app.config.update(config)
+    if app.config["TRUSTED_HOSTS"] is None:
+        app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["PUBLIC_URL"]).hostname, "localhost", "127.0.0.1"]
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    inputs.init_app(app)  # first: hostile input is refused before any other hook touches the database
     _init_extensions(app)
     app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
@@ -86,24 +91,21 @@ def _init_extensions(app):
 
 
 def load_user(login_id):
-    """Resolve a session's login id ("<user id>:<stamp>") to an active user."""
-    from .auth.models import User
+    from .auth.sessions import user_for_login_id
 
-    user_id, _sep, stamp = login_id.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.is_active or user.session_stamp != stamp:
-        return None
-    return user
+    return user_for_login_id(login_id)
 
 
 def select_locale():
     if not has_request_context():
         return None  # CLI and background work: the default locale, or force_locale()
     languages = current_app.config["LANGUAGES"]
-    if current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+    # The language chosen in this browser's footer wins, also after signing in: a visitor who picked
+    # Chinese keeps it. Saving the profile's language sets this browser's choice too (auth.views.profile).
     if session.get("locale") in languages:
         return session["locale"]
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
     return request.accept_languages.best_match(list(languages)) or "en"
 
 

@@ -22,6 +22,10 @@ def _int(name, default):
     return int(os.environ.get(name, default))
 
 
+def _list(name):
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def _secret_key():
     """SECRET_KEY from the environment, else one generated once per instance.
 
@@ -44,6 +48,14 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'teahouse.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Every absolute link (mail, the API, share links) is built from this address, never from
+    # the request's Host header. Requests for other hosts are refused with 400: TRUSTED_HOSTS,
+    # when unset, is PUBLIC_URL's host plus localhost and 127.0.0.1 (see create_app).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    TRUSTED_HOSTS = _list("TRUSTED_HOSTS") or None
+    # Request bodies beyond this many bytes answer 413.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search"))
     REDIS_URL = os.environ.get("REDIS_URL")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE")
@@ -52,6 +64,8 @@ class Config:
     # leaves it to `flask outbox worker` (scale-out).
     OUTBOX_MODE = os.environ.get("OUTBOX_MODE", "inline")
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
+    # Inline mode: each server process also drains what is due on start and every this many seconds (0: never).
+    OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", 30))
 
     # Page cache for anonymous readers: in-process by default, Redis when REDIS_URL is set.
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache")
@@ -65,6 +79,8 @@ class Config:
     )
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    # Failed sign-ins per account, from any address: slows guessing one member's password.
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes;30 per day")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per minute;20 per hour")
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
 
@@ -89,7 +105,7 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _flag("MAIL_USE_TLS", False)
     MAIL_USE_SSL = _flag("MAIL_USE_SSL", False)
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Teahouse <community@teahouse.local>")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Teahouse <community@teahouse.example>")
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

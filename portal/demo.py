@@ -34,12 +34,12 @@ from .rewards.models import PointsEntry, UserBadge
 from .sqltypes import UTCDateTime, utcnow
 
 DEMO_PASSWORD = "teahouse-demo-2026"
-DEMO_EMAIL_DOMAIN = "demo.teahouse.test"
+DEMO_EMAIL_DOMAIN = "demo.teahouse.example"
 
-ADMIN_EMAIL = "admin@teahouse.local"
-MODERATOR_EMAIL = "moderator@teahouse.local"
-SALES_EMAIL = "sales@teahouse.local"
-SALES_MANAGER_EMAIL = "manager@teahouse.local"
+ADMIN_EMAIL = "admin@teahouse.example"
+MODERATOR_EMAIL = "moderator@teahouse.example"
+SALES_EMAIL = "sales@teahouse.example"
+SALES_MANAGER_EMAIL = "manager@teahouse.example"
 MEMBER_EMAIL = f"member@{DEMO_EMAIL_DOMAIN}"
 
 LOGINS = (
@@ -107,7 +107,7 @@ STAFF = (
     {"email": MODERATOR_EMAIL, "name": "Sophie Wang", "role": Role.MODERATOR, "locale": "en",
      "timezone": "Asia/Shanghai", "team": None,
      "bio": "Community manager at Lumina Cloud. Ping me if a thread needs an answer from the product team."},
-    {"email": "zhao.min@teahouse.local", "name": "赵敏", "role": Role.MODERATOR, "locale": "zh",
+    {"email": "zhao.min@teahouse.example", "name": "赵敏", "role": Role.MODERATOR, "locale": "zh",
      "timezone": "Asia/Shanghai", "team": None,
      "bio": "Lumina Cloud 社区运营，负责中文版块和线下用户沙龙。"},
     {"email": SALES_MANAGER_EMAIL, "name": "Michael Chen", "role": Role.SALES_MANAGER, "locale": "en",
@@ -116,10 +116,10 @@ STAFF = (
     {"email": SALES_EMAIL, "name": "刘洋", "role": Role.SALES, "locale": "zh",
      "timezone": "Asia/Shanghai", "team": "China Sales",
      "bio": "华东区客户经理，负责零售与金融行业客户。"},
-    {"email": "sun.li@teahouse.local", "name": "孙丽", "role": Role.SALES, "locale": "zh",
+    {"email": "sun.li@teahouse.example", "name": "孙丽", "role": Role.SALES, "locale": "zh",
      "timezone": "Asia/Shanghai", "team": "China Sales",
      "bio": "华北、华南区客户经理，擅长制造业与教育行业的数据项目。"},
-    {"email": "daniel.koh@teahouse.local", "name": "Daniel Koh", "role": Role.SALES, "locale": "en",
+    {"email": "daniel.koh@teahouse.example", "name": "Daniel Koh", "role": Role.SALES, "locale": "en",
      "timezone": "Asia/Singapore", "team": "International Sales",
      "bio": "Account executive for Europe, North America and Southeast Asia, based in Singapore."},
 )
@@ -134,7 +134,7 @@ CUSTOMERS = (
         "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "1280000.00",
         "first_purchase_days_ago": 1420, "last_purchase_days_ago": 65, "renewal_in_days": 300,
         "contact_channels": ["email", "wechat", "phone"], "opt_outs": [], "verified_days_ago": 20,
-        "created_days_ago": 1500, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.local",
+        "created_days_ago": 1500, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.example",
     },
     {
         "external_id": "LC-1002", "name": "Nordwind Logistik", "company": "Nordwind Logistik GmbH",
@@ -143,7 +143,7 @@ CUSTOMERS = (
         "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "960000.00",
         "first_purchase_days_ago": 1090, "last_purchase_days_ago": 150, "renewal_in_days": 215,
         "contact_channels": ["email", "phone"], "opt_outs": ["sms"], "verified_days_ago": 45,
-        "created_days_ago": 1200, "owner_rep": "daniel.koh@teahouse.local", "relationship_owner": MODERATOR_EMAIL,
+        "created_days_ago": 1200, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
     },
     {
         "external_id": "LC-1003", "name": "Jinqiao Financial Services", "company": "上海金桥金融服务有限公司",
@@ -153,7 +153,7 @@ CUSTOMERS = (
         "stage": LifecycleStage.CUSTOMER, "revenue": "420000.00",
         "first_purchase_days_ago": 240, "last_purchase_days_ago": 240, "renewal_in_days": 125,
         "contact_channels": ["email", "wechat"], "opt_outs": ["phone"], "verified_days_ago": 30,
-        "created_days_ago": 400, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.local",
+        "created_days_ago": 400, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.example",
     },
     {
         "external_id": "LC-1004", "name": "Lanhai Electronics", "company": "深圳蓝海电子科技有限公司",
@@ -163,7 +163,8 @@ CUSTOMERS = (
         "stage": LifecycleStage.CUSTOMER, "revenue": "240000.00",
         "first_purchase_days_ago": 410, "last_purchase_days_ago": 410, "renewal_in_days": 20,
         "contact_channels": ["wechat", "phone"], "opt_outs": [], "verified_days_ago": 90,
-        "created_days_ago": 520, "owner_rep": "sun.li@teahouse.local", "relationship_owner": "zhao.min@teahouse.local",
+        "created_days_ago": 520, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
     },
     {
         "external_id": "LC-1005", "name": "Yunfan Education", "company": "北京云帆教育科技有限公司",
@@ -172,7 +173,8 @@ CUSTOMERS = (
         "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "150000.00",
         "first_purchase_days_ago": 760, "last_purchase_days_ago": 30, "renewal_in_days": 335,
         "contact_channels": ["email", "wechat"], "opt_outs": [], "verified_days_ago": 12,
-        "created_days_ago": 820, "owner_rep": "sun.li@teahouse.local", "relationship_owner": "zhao.min@teahouse.local",
+        "created_days_ago": 820, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
     },
     {
         "external_id": "LC-1006", "name": "Maple & Finch Health", "company": "Maple & Finch Health Inc.",
@@ -181,7 +183,7 @@ CUSTOMERS = (
         "stage": LifecycleStage.CUSTOMER, "revenue": "96000.00",
         "first_purchase_days_ago": 28, "last_purchase_days_ago": 28, "renewal_in_days": 337,
         "contact_channels": ["email"], "opt_outs": ["phone", "sms"], "verified_days_ago": 28,
-        "created_days_ago": 150, "owner_rep": "daniel.koh@teahouse.local", "relationship_owner": MODERATOR_EMAIL,
+        "created_days_ago": 150, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
     },
     {
         "external_id": "LC-1007", "name": "Sunda Pay", "company": "PT Sunda Pay Indonesia",
@@ -190,7 +192,7 @@ CUSTOMERS = (
         "stage": LifecycleStage.CHURNED_CUSTOMER, "revenue": "84000.00",
         "first_purchase_days_ago": 795, "last_purchase_days_ago": 430, "renewal_in_days": -65,
         "contact_channels": ["email"], "opt_outs": [], "verified_days_ago": 200,
-        "created_days_ago": 860, "owner_rep": "daniel.koh@teahouse.local", "relationship_owner": MODERATOR_EMAIL,
+        "created_days_ago": 860, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
     },
     {
         "external_id": "LC-1008", "name": "Haihe Pharmaceutical", "company": "天津海河制药股份有限公司",
@@ -198,7 +200,8 @@ CUSTOMERS = (
         "phone": "+86 22 2356 8870", "region": "North China", "industry": "Pharmaceuticals", "size": "1000+",
         "stage": LifecycleStage.PROSPECT, "revenue": "0.00",
         "contact_channels": ["email", "phone"], "opt_outs": [], "verified_days_ago": 15,
-        "created_days_ago": 75, "owner_rep": "sun.li@teahouse.local", "relationship_owner": "zhao.min@teahouse.local",
+        "created_days_ago": 75, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
     },
     {
         "external_id": "LC-1009", "name": "Kestrel Robotics", "company": "Kestrel Robotics LLC",
@@ -207,7 +210,7 @@ CUSTOMERS = (
         "size": "201-1000",
         "stage": LifecycleStage.PROSPECT, "revenue": "0.00",
         "contact_channels": ["email"], "opt_outs": [], "verified_days_ago": 40,
-        "created_days_ago": 110, "owner_rep": "daniel.koh@teahouse.local", "relationship_owner": MODERATOR_EMAIL,
+        "created_days_ago": 110, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
     },
     {
         "external_id": "LC-1010", "name": "Baiyun Foods", "company": "广州白云食品有限公司",
@@ -215,7 +218,8 @@ CUSTOMERS = (
         "phone": "+86 20 3722 6051", "region": "South China", "industry": "Food & Beverage", "size": "201-1000",
         "stage": LifecycleStage.DORMANT_PROSPECT, "revenue": "0.00",
         "contact_channels": ["wechat"], "opt_outs": ["email"], "verified_days_ago": 240,
-        "created_days_ago": 420, "owner_rep": "sun.li@teahouse.local", "relationship_owner": "zhao.min@teahouse.local",
+        "created_days_ago": 420, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
     },
     {
         "external_id": "LC-1011", "name": "Merlion Freight", "company": "Merlion Freight Pte. Ltd.",
@@ -223,7 +227,7 @@ CUSTOMERS = (
         "phone": "+65 6555 0123", "region": "Southeast Asia", "industry": "Logistics", "size": "51-200",
         "stage": LifecycleStage.LOST_PROSPECT, "revenue": "0.00",
         "contact_channels": ["email", "phone"], "opt_outs": [], "verified_days_ago": 380,
-        "created_days_ago": 530, "owner_rep": "daniel.koh@teahouse.local", "relationship_owner": MODERATOR_EMAIL,
+        "created_days_ago": 530, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
     },
     {
         "external_id": "LC-1012", "name": "Lakeside Design Studio", "company": "苏州湖畔设计工作室",
@@ -231,7 +235,7 @@ CUSTOMERS = (
         "phone": "+86 512 6588 1207", "region": "East China", "industry": "Design", "size": "1-50",
         "stage": LifecycleStage.STRANGER, "revenue": "0.00",
         "contact_channels": [], "opt_outs": [], "verified_days_ago": None,
-        "created_days_ago": 6, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.local",
+        "created_days_ago": 6, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.example",
     },
 )
 

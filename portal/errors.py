@@ -7,9 +7,9 @@ error in the browser.
 import logging
 import uuid
 
-from flask import g, jsonify, render_template, request
+from flask import Response, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,15 @@ def _error_page(status, message):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _abandon_transaction():
+    """Before anything else: whatever the failed action wrote is undone, and a broken transaction is usable again."""
+    from .extensions import db
+
+    db.session.rollback()
+
+
 def handle_domain_error(error: DomainError):
+    _abandon_transaction()
     if wants_json():
         return jsonify(error.to_dict()), error.status
     if isinstance(error, Unauthorized):
@@ -117,6 +125,7 @@ def handle_domain_error(error: DomainError):
 
 
 def handle_http_error(error: HTTPException):
+    _abandon_transaction()
     status = error.code or 500
     if status >= 500:
         return handle_unexpected(error)
@@ -126,10 +135,13 @@ def handle_http_error(error: HTTPException):
         code, message = "csrf_failed", _l("Your form expired. Please reload the page and try again.")
     if wants_json():
         return jsonify({"error": {"code": code, "message": str(message)}}), status
+    if isinstance(error, SecurityError):  # a host outside TRUSTED_HOSTS: no URLs can be built for it
+        return Response(str(message), status, mimetype="text/plain")
     return _error_page(status, message)
 
 
 def handle_unexpected(error):
+    _abandon_transaction()
     log.exception("unhandled error, request id %s", request_id())
     if wants_json():
         body = {"error": {"code": "server_error", "message": str(_l("Something went wrong on our side.")),

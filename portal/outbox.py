@@ -3,11 +3,14 @@
 A service that needs an email sent (later: a search index update, a live
 push, a webhook) calls `enqueue()` inside its transaction. The row commits
 with the action. After the commit it is drained: inline after every commit in
-the embedded default, or by `flask outbox worker` when OUTBOX_MODE=worker.
+the embedded default (and by a background drainer in each server process,
+for what a crash or a backoff left behind), or by `flask outbox worker` when
+OUTBOX_MODE=worker.
 Each row is leased by a conditional UPDATE so two drainers never run the same
 one; a failing handler is retried with backoff until OUTBOX_MAX_ATTEMPTS.
 """
 import logging
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -133,8 +136,49 @@ def _forget_pending(session):
     session.info.pop("outbox_pending", None)
 
 
+class BackgroundDrainer:
+    """A thread per app process that drains what is due: once on start, then every OUTBOX_POLL_SECONDS.
+
+    Inline draining runs right after each commit, so a process killed between
+    a commit and its drain, or a retry whose backoff has passed, would leave
+    mail waiting for a manual `flask outbox worker`. This picks them up.
+    Leases keep it and the after-commit drains from running a message twice.
+    """
+
+    def __init__(self, app, interval):
+        self.app, self.interval = app, interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="outbox-drainer", daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def _run(self):
+        while not self.stopped.is_set():
+            with self.app.app_context():
+                try:
+                    drain()
+                except Exception:  # the database may be down or not migrated yet: try again next round
+                    log.exception("background outbox drain failed")
+            self.stopped.wait(self.interval)
+
+
+def _serves_requests():
+    # Commands (`flask db upgrade`, `seed-demo`, the worker itself) build the app inside a click context;
+    # a server (gunicorn) does not.
+    return click.get_current_context(silent=True) is None
+
+
 def init_app(app):
     app.cli.add_command(outbox_cli)
+    interval = app.config["OUTBOX_POLL_SECONDS"]
+    if app.config["OUTBOX_MODE"] == "inline" and interval > 0 and _serves_requests():
+        app.extensions["outbox_drainer"] = BackgroundDrainer(app, interval).start()
 
 
 outbox_cli = AppGroup("outbox", help="Run after-commit side effects.")

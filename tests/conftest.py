@@ -5,6 +5,7 @@ a PostgreSQL server; then the run gets its own schema there, dropped at the
 end, so runs never see each other's rows. Under CI=true an unreachable
 PostgreSQL or Redis fails the run instead of skipping.
 """
+import contextlib
 import os
 import re
 import secrets
@@ -18,17 +19,20 @@ import sqlalchemy as sa
 os.environ.setdefault("INSTANCE_DIR", tempfile.mkdtemp(prefix="teahouse-instance-"))
 
 from flask import has_app_context  # noqa: E402
-from flask_login import FlaskLoginClient  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.auth.models import User  # noqa: E402
+from portal.auth.sessions import start_login_session  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.permissions import Role  # noqa: E402
 from portal.rewards.ledger import balance_mismatches  # noqa: E402
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery staple"
+# Links in mail and the API come from here; test requests arrive for SERVER_NAME, another host.
+PUBLIC_URL = "https://community.teahouse.test"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 
 
@@ -81,17 +85,30 @@ def _test_config(uri, options):
         "RATELIMIT_STORAGE_URI": "memory://",
         "MAIL_BACKEND": "locmem",
         "SERVER_NAME": "teahouse.test",
+        "PUBLIC_URL": PUBLIC_URL,
+        "TRUSTED_HOSTS": ["teahouse.test", "localhost", "127.0.0.1"],
         "OUTBOX_MODE": "inline",
+        "OUTBOX_POLL_SECONDS": 0,  # no background drainer unless a test asks for one
     }
 
 
-class FreshContextClient(FlaskLoginClient):
+class FreshContextClient(FlaskClient):
     """A test client whose every request runs in its own app context, as in production.
 
     The `app` fixture keeps a context open for the test body; without this,
     Flask would reuse it for requests and share `g` (the signed-in user, the
-    locale) and the database session between them.
+    locale) and the database session between them. `app.test_client(user=u)`
+    starts a real server-side login session for `u`, as signing in does.
     """
+
+    def __init__(self, *args, user=None, fresh_login=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            with self.application.app_context() if not has_app_context() else contextlib.nullcontext():
+                start_login_session(user)
+                db.session.commit()
+            with self.session_transaction() as session:
+                session["_user_id"], session["_fresh"] = user.login_id, fresh_login
 
     def open(self, *args, **kwargs):
         with self.application.app_context():

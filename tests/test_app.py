@@ -94,3 +94,27 @@ def test_mail_renders_outside_any_request(app, member, outbox):
 
     invite_friend(member, "friend@partner.example")
     assert len(outbox) == 1 and member.referral_code in outbox[0].body
+
+
+def test_private_responses_are_never_stored(app, make_app, member, bearer, make_user):
+    """API answers, signed-in pages and pages that start a session carry Cache-Control: no-store."""
+    from tests.community_factories import ask, established, make_category
+
+    topic = ask(established(make_user), make_category("Questions"))
+    api = app.test_client()
+    assert api.get("/api/v1/me", headers=bearer(member)).headers["Cache-Control"] == "no-store"
+    assert api.get("/api/v1/categories").headers["Cache-Control"] == "no-store"
+    signed_in = app.test_client(user=member)
+    for path in ("/", f"/t/{topic.id}", "/account/profile", "/notifications", "/category-colours.css"):
+        assert signed_in.get(path).headers.get("Cache-Control") == "no-store", path
+    with_csrf = make_app(WTF_CSRF_ENABLED=True).test_client()
+    assert with_csrf.get("/login").headers.get("Cache-Control") == "no-store"  # its CSRF token is per visitor
+
+
+def test_visitors_shared_pages_keep_their_own_policy(app, make_user):
+    from tests.community_factories import ask, established, make_category
+
+    topic = ask(established(make_user), make_category("Questions"))
+    visitor = app.test_client()
+    assert visitor.get(f"/t/{topic.id}").headers.get("Cache-Control") != "no-store"
+    assert "public" in visitor.get("/category-colours.css").headers["Cache-Control"]

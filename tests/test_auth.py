@@ -9,7 +9,7 @@ from portal.auth import services
 from portal.auth.models import User, UserStatus
 from portal.events import Activity, Verb
 from portal.extensions import db
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, PUBLIC_URL
 
 STRONG = "violet kettle mountain 42"
 
@@ -64,8 +64,14 @@ def test_register_rejects_bad_input_and_writes_nothing(client, data, field, mess
 def test_register_rejects_taken_email_case_insensitively(client, member):
     response = client.post("/register", data={"name": "Copy", "email": member.email.upper(), "password": STRONG})
     assert response.status_code == 422
-    assert "An account with this email already exists." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "An account with this email already exists." in page
+    assert 'href="/login"' in page and 'href="/forgot-password"' in page  # offers sign-in and a reset
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def test_the_remember_box_has_no_stray_aria_attribute(client):
+    assert 'aria-describedby="None"' not in client.get("/login").get_data(as_text=True)
 
 
 def test_display_name_loses_direction_overrides():
@@ -158,7 +164,7 @@ def test_password_reset_by_email_works_once(client, member, outbox):
     """Does the emailed link set a new password, and refuse a second use?"""
     client.post("/forgot-password", data={"email": member.email})
     assert len(outbox) == 1 and outbox[0].to == [member.email]
-    path = _reset_link(outbox).split("teahouse.test", 1)[1]
+    path = _reset_link(outbox).removeprefix(PUBLIC_URL)
     assert client.get(path).status_code == 200
     assert client.post(path, data={"password": STRONG}).status_code == 302
     assert services.authenticate(member.email, STRONG).id == member.id

@@ -3,6 +3,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.community import answers, flags, follows, ideas, posts, reading, topics, votes
+from portal.community.content import TITLE_MAX
 from portal.community.models import IdeaStatus, Post, Tag, Topic, Vote
 from portal.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from portal.events import Activity, Verb
@@ -27,7 +28,7 @@ def count(model, *where):
 
 def notifications_of(user):
     """What others' actions told `user` (badges and levels the member earned are left out)."""
-    return [(n.kind, n.data.get("title")) for n in db.session.scalars(
+    return [(n.kind, n.topic.title if n.topic else None) for n in db.session.scalars(
         sa.select(Notification).where(Notification.user_id == user.id,
                                       Notification.kind.not_in(["badge", "level_up"])).order_by(Notification.id))]
 
@@ -463,3 +464,29 @@ def test_suspended_members_cannot_post(qa, make_user):
     with pytest.raises(Unauthorized):
         ask(suspended, qa)
     assert count(Topic) == 0
+
+
+@pytest.mark.parametrize("title, accepted", [
+    ("我们明年想续费", True),           # a whole question in 7 characters
+    ("請問報價多少", True),             # Traditional, 6 characters
+    ("CRM升级方案", True),              # mixed: 3 + 4 wide characters
+    ("续费", False),                    # 2 characters: too short even counted double
+    ("renewal", False),                 # 7 Latin letters stay too short
+    ("续" * TITLE_MAX, True),           # the maximum counts characters
+    ("续" * (TITLE_MAX + 1), False),
+])
+def test_minimum_lengths_count_a_chinese_character_as_two(qa, make_user, title, accepted):
+    author = established(make_user)
+    if accepted:
+        assert ask(author, qa, title=title).title == title
+    else:
+        with pytest.raises(Invalid) as refused:
+            ask(author, qa, title=title)
+        assert "title" in refused.value.fields
+
+
+def test_a_one_character_chinese_reply_is_long_enough(qa, make_user):
+    topic = ask(established(make_user), qa)
+    assert posts.reply(established(make_user), topic.id, "顶").number == 2
+    with pytest.raises(Invalid):
+        posts.reply(established(make_user), topic.id, "k")

@@ -216,6 +216,18 @@ def test_language_switch_ignores_unoffered_languages(client):
     assert _is_english(_page(client))
 
 
+def test_a_visitors_language_choice_survives_signing_in(client, auth, member):
+    """A visitor picks Chinese in the footer, then signs in to an account whose profile says English."""
+    member.locale = "en"
+    db.session.commit()
+    client.get("/locale?locale=zh&next=/login", headers=EN_HEADERS)
+    auth.login(member.email)
+    assert _is_chinese(_page(client, headers=EN_HEADERS))
+    # ... until the member saves another language on purpose, which this browser then speaks.
+    client.post("/account/profile", data={"name": member.name, "bio": "", "locale": "en", "timezone": "UTC"})
+    assert _is_english(_page(client, headers=ZH_HEADERS))
+
+
 def test_language_switch_saves_a_members_choice_on_the_profile(app, client, auth, member):
     assert member.locale is None
     auth.login(member.email)

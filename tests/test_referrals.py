@@ -17,6 +17,7 @@ from portal.referrals.fraud import canonical_email
 from portal.referrals.models import Referral, ReferralSource, ReferralStatus, Sighting
 from portal.rewards.models import PointsEntry
 from portal.sqltypes import utcnow
+from tests.conftest import PUBLIC_URL
 from tests.helpers import count_queries
 
 STRONG = "violet kettle mountain 42"
@@ -181,7 +182,7 @@ def test_invite_mails_the_friend_and_their_signup_counts_without_a_code(app, mem
     assert response.status_code == 302
     [mail] = outbox
     assert mail.to == ["friend@example.org"] and member.name in mail.subject
-    assert f"http://{HOST}/r/{member.referral_code}" in mail.body
+    assert f"{PUBLIC_URL}/r/{member.referral_code}" in mail.body
     pending = db.session.scalar(sa.select(Referral))
     assert (pending.status, pending.source, pending.invitee_id) == (ReferralStatus.INVITED, ReferralSource.INVITE, None)
     [invited] = activities(Verb.REFERRAL_INVITED)
@@ -421,7 +422,7 @@ def test_member_sees_their_funnel_and_list_without_fraud_reasons(app, member, pr
     assert funnels.member_funnel(member) == funnels.Funnel(invited=4, signed_up=3, converted=1, rejected=1)
 
     page = app.test_client(user=member).get("/referrals").get_data(as_text=True)
-    assert member.referral_code in page and f"http://{HOST}/r/{member.referral_code}" in page
+    assert member.referral_code in page and f"{PUBLIC_URL}/r/{member.referral_code}" in page
     assert "f-pending@example.org" in page and "Not counted" in page and "Became a customer" in page
     assert "disposable" not in page.lower() and "yopmail" not in page
 

@@ -13,6 +13,7 @@ from portal.events import Activity, Verb
 from portal.extensions import db
 from portal.moderation import links
 from portal.notifications.models import Notification
+from portal.permissions import Role
 from portal.rewards.models import PointsEntry
 from portal.rewards.rule_settings import reward_settings, update_reward_settings
 from portal.rewards.visits import record_daily_visit
@@ -283,3 +284,21 @@ def test_the_linked_accounts_page(app, qa, make_user, moderator, member):
     assert points(real) == 1
     client.post(f"/moderation/linked-accounts/{link.id}/unlink")
     assert not links.are_linked(real.id, puppet.id)
+
+
+@pytest.mark.parametrize("role, may", [(Role.SALES, False), (Role.SALES_MANAGER, False),
+                                       (Role.MODERATOR, True), (Role.ADMIN, True)])
+def test_only_roles_that_moderate_hold_the_level_privileges_by_role(client, bearer, qa, make_user, role, may):
+    """Can a sales rep retitle, retag or close a member's topic? (never: sales don't moderate)"""
+    topics.create_topic(make_user(Role.MODERATOR), category_id=qa.id, kind="question", title="Existing tags first",
+                        body="Seed tags", tags=["export", "pdf"])
+    original = ask(established(make_user), qa)
+    topic = ask(established(make_user), qa, title="Export a dashboard?", tags=["export"])
+    staff = make_user(role)
+    page = client.application.test_client(user=staff).get(f"/t/{topic.id}").get_data(as_text=True)
+    assert (f"/t/{topic.id}/details" in page) is may
+    url, headers = f"/api/v1/topics/{topic.id}", bearer(staff)
+    for change in ({"title": "Retitled by staff"}, {"tags": ["pdf"]}, {"duplicate_of_id": original.id}):
+        assert client.patch(url, json=change, headers=headers).status_code == (200 if may else 403), change
+    stored = db.session.get(Topic, topic.id)
+    assert (stored.title == "Export a dashboard?") is not may

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from portal import outbox
 from portal.auth import services
+from portal.auth.sessions import record_login
 from portal.events import Activity, Verb, activity_recorded, record_activity
 from portal.extensions import db
 from portal.outbox import OutboxMessage, drain, enqueue
@@ -59,7 +60,7 @@ def test_verb_subscribers_only_hear_their_verb(member):
     activity_recorded.connect(subscriber, sender=Verb.LOGGED_IN)
     try:
         services.update_profile(member, bio="Hi")
-        services.record_login(member)
+        record_login(member)
     finally:
         activity_recorded.disconnect(subscriber, sender=Verb.LOGGED_IN)
     assert heard == [Verb.LOGGED_IN]
@@ -117,3 +118,31 @@ def test_a_leased_message_is_not_run_twice(app):
 def test_enqueue_rejects_unknown_topics():
     with pytest.raises(LookupError):
         enqueue("nobody.listens", {})
+
+
+def test_a_server_process_picks_up_what_a_crash_left_in_the_outbox(make_app, app, member):
+    """Mail committed but never drained (kill -9 between commit and drain) goes out when the app starts,
+    and mail that becomes due later goes out without anyone running the worker."""
+    import time
+
+    from portal.emails import queue_mail
+
+    app.config["OUTBOX_MODE"] = "worker"  # as good as a crash: the commit happens, the drain never does
+    queue_mail(member, "Left behind", "password_reset", link="https://example.org/x", minutes=60)
+    db.session.commit()
+    server = make_app(OUTBOX_POLL_SECONDS=0.05)
+    sent = server.extensions["mailman"].outbox = []
+    try:
+        deadline = time.monotonic() + 10
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [mail.subject for mail in sent] == ["Left behind"]
+
+        queue_mail(member, "Due later", "password_reset", link="https://example.org/y", minutes=60)
+        db.session.commit()  # still not drained by this (worker-mode) process
+        deadline = time.monotonic() + 10
+        while len(sent) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [mail.subject for mail in sent] == ["Left behind", "Due later"]
+    finally:
+        server.extensions["outbox_drainer"].stop()

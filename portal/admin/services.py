@@ -5,8 +5,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 
 from ..audit import AuditEntry, audit
-from ..auth.models import Team, User, UserStatus, new_stamp
+from ..auth.models import Team, User, UserStatus
 from ..auth.services import check_new_account
+from ..auth.sessions import end_sessions
+from ..auth.tokens import revoke_tokens_of
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..permissions import Permission, Role, ensure
@@ -106,7 +108,8 @@ def suspend(actor, user_id, reason=""):
     _guard_last_admin(user)
     if user.status != UserStatus.SUSPENDED:
         user.status = UserStatus.SUSPENDED
-        user.session_stamp = new_stamp()
+        end_sessions(user)
+        revoke_tokens_of(user)  # for good: reactivation does not bring them back
         audit(actor, "user.suspended", user, reason=(reason or "")[:500])
         db.session.commit()
     return user

@@ -1,15 +1,16 @@
 """Accounts over the API: register, tokens, the caller's profile."""
 from datetime import datetime
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..auth import services
+from ..auth import limits, services
+from ..auth.sessions import record_login
 from ..auth.tokens import issue_token, revoke_token, tokens_visible_to
 from ..errors import Invalid, Unauthorized
 from ..events import Channel
-from ..extensions import db, limiter
+from ..extensions import db
 from ..permissions import require_login
 from ..rewards.badges import badges_of
 from . import bp
@@ -94,12 +95,8 @@ class TokenPage(BaseModel):
     total: int
 
 
-def _limit(name):
-    return lambda: current_app.config[name]
-
-
 @bp.post("/register")
-@limiter.limit(_limit("REGISTER_RATE_LIMIT"))
+@limits.registration
 @documented("Create a member account", body=RegisterIn, response=UserOut, status=201, auth=False,
             tag="accounts", errors=(400, 415, 422, 429))
 def register():
@@ -110,7 +107,8 @@ def register():
 
 
 @bp.post("/tokens")
-@limiter.limit(_limit("LOGIN_RATE_LIMIT"))
+@limits.sign_in
+@limits.failed_sign_ins_per_account
 @documented("Exchange email and password for a bearer token", body=TokenIn, response=TokenOut, status=201,
             auth=False, tag="accounts", errors=(401, 403, 415, 422, 429))
 def create_token():
@@ -120,7 +118,7 @@ def create_token():
     except Invalid as error:
         raise Unauthorized(error.code, error.message) from None
     raw, token = issue_token(user, data.name)
-    services.record_login(user, channel=Channel.API)  # commits the token with the login
+    record_login(user, channel=Channel.API)  # commits the token with the login
     return jsonify({"token": raw, "id": token.id, "expires_at": dump(TokenInfo, token)["expires_at"]}), 201
 
 

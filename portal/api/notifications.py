@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from ..extensions import db
 from ..notifications.services import notifications_for
 from ..permissions import require_login
+from ..urls import public_url
 from . import bp
 from .spec import documented, page_out
 
@@ -35,4 +36,9 @@ class NotificationPage(BaseModel):
 def notifications():
     unread_only = request.args.get("unread") in ("1", "true")
     query = notifications_for(current_user, unread_only=unread_only)
-    return jsonify(page_out(NotificationOut, db.paginate(query, max_per_page=100)))
+    page = db.paginate(query, max_per_page=100)
+    listing = page_out(NotificationOut, page)
+    for item, notification in zip(listing["items"], page.items, strict=True):
+        endpoint, values = notification.target
+        item["link"] = public_url(endpoint, **values)  # absolute: API clients have no page to be relative to
+    return jsonify(listing)

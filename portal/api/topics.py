@@ -8,10 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ..community import answers, ideas, posts, topics
 from ..community.models import IdeaStatus
+from ..inputs import parse_id
 from ..permissions import Permission, require, require_login
 from . import bp
 from .community import (
-    MAX_ID,
     PAGE_QUERY,
     Id,
     PageArgs,
@@ -85,9 +85,8 @@ def list_topics():
     category = None
     if args.category is not None:
         # Digits name a category by id, anything else by slug.
-        by_id = args.category.isdigit() and int(args.category) <= MAX_ID
-        category = topics.get_category(current_user, int(args.category) if by_id else None,
-                                       slug=None if by_id else args.category)
+        category_id = parse_id(args.category)
+        category = topics.get_category(current_user, category_id, slug=None if category_id else args.category)
     pagination = topics.topic_list(current_user, category=category, sort=args.sort, period=args.period,
                                    kind=args.kind, tag=args.tag, status=args.status, page=args.page,
                                    per_page=args.per_page)

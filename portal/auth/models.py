@@ -19,10 +19,6 @@ class UserStatus(enum.StrEnum):
     DELETED = "deleted"
 
 
-def new_stamp():
-    return secrets.token_hex(8)
-
-
 def new_referral_code():
     return secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
 
@@ -55,9 +51,6 @@ class User(UserMixin, db.Model):
     # users and customers point at each other; this key is added after both tables exist.
     customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", use_alter=True), index=True)
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
-    # Part of the login id: rotating it signs out every session and
-    # remember-me cookie at once (password change, suspension).
-    session_stamp: Mapped[str] = mapped_column(sa.String(16), default=new_stamp)
     points: Mapped[int] = mapped_column(default=0)
     # The highest level the member has been told they reached: a level-up notifies once.
     level_reached: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -70,8 +63,13 @@ class User(UserMixin, db.Model):
     team: Mapped[Team | None] = relationship(back_populates="members")
     customer = relationship("Customer", back_populates="users", foreign_keys=[customer_id])
 
+    # "<user id>:<secret>" of the server-side session this user object came in with (auth/sessions.py).
+    login_id = None
+
     def get_id(self):
-        return f"{self.id}:{self.session_stamp}"
+        if self.login_id is None:
+            raise RuntimeError("no login session: sign in through auth.sessions.sign_in()")
+        return self.login_id
 
     @property
     def is_active(self):
@@ -128,3 +126,18 @@ class ApiToken(db.Model):
 
     def is_usable(self, now):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class LoginSession(db.Model):
+    """One signed-in browser; the session and remember-me cookies open the account only while it lasts."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (sa.Index("ix_login_sessions_user_live", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # Only a SHA-256 of the cookie's secret is kept.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ import zoneinfo
 import sqlalchemy as sa
 from email_validator import EmailNotValidError
 from email_validator import validate_email as check_email_syntax
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -18,11 +18,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from ..emails import queue_mail
-from ..errors import Forbidden, Invalid
+from ..errors import Conflict, Forbidden, Invalid
 from ..events import Channel, Verb, record_activity
 from ..extensions import db
-from ..sqltypes import utcnow
-from .models import ApiToken, User, UserStatus, new_stamp
+from ..text import weighted_length
+from ..urls import public_url
+from .models import User, UserStatus
+from .sessions import end_sessions
+from .tokens import revoke_tokens_of
+from .usernames import clash_free_username
 
 NAME_MAX = 80
 BIO_MAX = 500
@@ -50,7 +54,7 @@ def strip_invisible(text, keep="\n"):
 
 def clean_name(name):
     name = strip_invisible(unicodedata.normalize("NFC", (name or "").strip()), keep="")
-    if len(name) < 2:
+    if weighted_length(name) < 2:
         raise Invalid(fields={"name": _l("Enter a name of at least 2 characters.")})
     if len(name) > NAME_MAX:
         raise Invalid(fields={"name": _l("Keep the name to %(n)d characters.", n=NAME_MAX)})
@@ -84,7 +88,7 @@ def check_new_account(*, email, password, name):
     name = clean_name(name)
     check_password_strength(password, email=email, name=name)
     if user_by_email(email):
-        raise Invalid("email_taken", fields={"email": _l("An account with this email already exists.")})
+        raise _email_taken()
     return email, name
 
 
@@ -112,15 +116,41 @@ def register(*, email, password, name, locale=None, referral_code=None, channel=
     locale = check_locale(locale)
     referral_code = check_typed_code(referral_code)
     customer = customer_for_email(email)
-    user = User(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
-                customer_id=customer.id if customer else None)
-    db.session.add(user)
-    db.session.flush()
+    user = _insert_user(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
+                        customer_id=customer.id if customer else None)
     payload = {"referral_code": referral_code} if referral_code else {}
     record_activity(Verb.REGISTERED, actor=user, obj=user, channel=channel, payload=payload)
     record_signup(user, code=referral_code, source=referral_source, ip=ip, device_id=device_id)
     db.session.commit()
     return user
+
+
+def _insert_user(**fields):
+    """INSERT the new account, first thing in its transaction; Invalid("email_taken") if the email is taken.
+
+    The check in check_new_account() can pass for two registrations of one
+    email at once; the unique index lets only one in. The other gets the
+    same field error as a sequential duplicate. A clash on the generated
+    @username (two people named alike at once) is tried again with a
+    random number in the handle.
+    """
+    for attempt in range(4):
+        user = User(**fields)
+        if attempt:
+            user.username = clash_free_username(fields["name"], fields["email"])
+        db.session.add(user)
+        try:
+            db.session.flush()
+            return user
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            if user_by_email(fields["email"]):
+                raise _email_taken() from None
+    raise Conflict("try_again", _("Too many people signed up at once. Please try again."))
+
+
+def _email_taken():
+    return Invalid("email_taken", fields={"email": _l("An account with this email already exists.")})
 
 
 def authenticate(email, password):
@@ -138,26 +168,19 @@ def authenticate(email, password):
     return user
 
 
-def record_login(user, channel=Channel.COMMUNITY):
-    """Note a successful sign-in; committed."""
-    user.last_login_at = utcnow()
-    record_activity(Verb.LOGGED_IN, actor=user, obj=user, channel=channel)
-    db.session.commit()
-
-
 def change_password(user, *, current_password, new_password):
     """Replace the password after checking the current one; signs out other sessions."""
     if not check_password_hash(user.password_hash or _DUMMY_HASH, current_password or ""):
         raise Invalid("wrong_password", fields={"current_password": _l("That is not your current password.")})
     check_password_strength(new_password, email=user.email, name=user.name)
     _set_password(user, new_password)
+    end_sessions(user, keep_current=True)
     record_activity(Verb.PASSWORD_CHANGED, actor=user, obj=user)
     db.session.commit()
 
 
 def _set_password(user, password):
     user.password_hash = generate_password_hash(password)
-    user.session_stamp = new_stamp()
 
 
 def _reset_serializer():
@@ -181,7 +204,7 @@ def request_password_reset(email):
         return
     if user is None or not user.is_active:
         return
-    link = url_for("auth.reset_password", token=password_reset_token(user), _external=True)
+    link = public_url("auth.reset_password", token=password_reset_token(user))
     queue_mail(user, _l("Reset your password"), "password_reset", link=link,
                minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
     db.session.commit()
@@ -206,6 +229,7 @@ def reset_password(token, new_password):
     user = user_for_reset_token(token)
     check_password_strength(new_password, email=user.email, name=user.name)
     _set_password(user, new_password)
+    end_sessions(user)  # whoever knew the old password is out
     record_activity(Verb.PASSWORD_RESET, actor=user, obj=user)
     db.session.commit()
     return user
@@ -244,11 +268,7 @@ def delete_account(user, *, password):
     user.bio = ""
     user.password_hash = None
     user.status = UserStatus.DELETED
-    user.session_stamp = new_stamp()
     user.customer_id = None
-    now = utcnow()
-    db.session.execute(
-        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    end_sessions(user)
+    revoke_tokens_of(user)
     db.session.commit()

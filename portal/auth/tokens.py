@@ -58,6 +58,12 @@ def user_for_bearer(header):
     return token.user
 
 
+def revoke_tokens_of(user):
+    """Revoke every live token of `user` for good (suspension, deletion). Not committed."""
+    db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
 def tokens_visible_to(user):
     query = sa.select(ApiToken).order_by(ApiToken.created_at.desc())
     if not can(user, Permission.MANAGE_TOKENS):

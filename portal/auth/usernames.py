@@ -1,5 +1,6 @@
 """@handles: every account gets a unique username when it is first saved."""
 import re
+import secrets
 import unicodedata
 
 import sqlalchemy as sa
@@ -38,6 +39,11 @@ def unique_username(session, name, email, reserved):
         candidate = f"{base}{n}"
     reserved.add(candidate)
     return candidate
+
+
+def clash_free_username(name, email):
+    """A handle with a random number, for when the readable one was taken by a sign-up at the same moment."""
+    return f"{username_base(name, email)}{secrets.randbelow(10_000)}"
 
 
 @event.listens_for(db.session, "before_flush")

@@ -1,18 +1,18 @@
 """Sign-up, sign-in, passwords, profile and account deletion in the browser."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from ..errors import DomainError, NotFound
-from ..extensions import db, limiter
+from ..extensions import db
 from ..forms import show_errors
+from ..inputs import page_number
 from ..permissions import require_login
 from ..referrals import codes as referral_codes
 from ..rewards.profile import member_rewards
-from . import services
+from ..urls import is_local_path
+from . import limits, services, sessions
 from .forms import (
     ChangePasswordForm,
     DeleteAccountForm,
@@ -29,32 +29,17 @@ from .models import User, UserStatus
 bp = Blueprint("auth", __name__)
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _register_limit():
-    return current_app.config["REGISTER_RATE_LIMIT"]
-
-
-def _reset_limit():
-    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
-
-
 def _safe_next(default="community.home"):
     target = request.values.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return url_for(default)
+    return target if is_local_path(target) else url_for(default)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_register_limit, methods=["POST"])
+@limits.registration
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("community.home"))
-    form = RegisterForm()
+    form, email_taken = RegisterForm(), False
     if form.validate_on_submit():
         code, source = referral_codes.signup_referral(form.referral_code.data)  # typed, else the link's cookie
         try:
@@ -63,15 +48,17 @@ def register():
                                      ip=request.remote_addr, device_id=referral_codes.device_id())
         except DomainError as error:
             show_errors(form, error)
+            email_taken = error.code == "email_taken"
         else:
-            login_user(user)
+            sessions.sign_in(user)
             flash(_("Welcome to the community, %(name)s!", name=user.name), "success")
             return referral_codes.forget_attribution(redirect(url_for("community.home")))
-    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+    return render_template("auth/register.html", form=form, email_taken=email_taken), 422 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limits.sign_in
+@limits.failed_sign_ins_per_account
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next())
@@ -82,21 +69,20 @@ def login():
         except DomainError as error:
             form.form_errors.append(str(error.message))
         else:
-            login_user(user, remember=form.remember.data)
-            services.record_login(user)
+            sessions.sign_in(user, remember=form.remember.data)
             return redirect(_safe_next())
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    sessions.sign_out(current_user)
     flash(_("You are signed out."), "info")
     return redirect(url_for("community.home"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(_reset_limit, methods=["POST"])
+@limits.password_reset
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -108,7 +94,7 @@ def forgot_password():
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
-@limiter.limit(_reset_limit, methods=["POST"])
+@limits.password_reset
 def reset_password(token):
     form = ResetPasswordForm()
     try:
@@ -137,7 +123,6 @@ def change_password():
         except DomainError as error:
             show_errors(form, error)
         else:
-            login_user(current_user._get_current_object())  # new stamp: this session stays, others end
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form), 422 if form.errors else 200
@@ -158,10 +143,19 @@ def profile():
         except DomainError as error:
             show_errors(form, error)
         else:
+            _remember_language(current_user.locale)
             refresh()  # the confirmation speaks the language just chosen
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form), 422 if form.errors else 200
+
+
+def _remember_language(locale):
+    """This browser now speaks the profile's language (none: the browser's own)."""
+    if locale:
+        session["locale"] = locale
+    else:
+        session.pop("locale", None)
 
 
 @bp.route("/account/delete", methods=["GET", "POST"])
@@ -174,7 +168,7 @@ def delete_account():
         except DomainError as error:
             show_errors(form, error)
         else:
-            logout_user()
+            logout_user()  # its sessions ended with the account
             flash(_("Your account is deleted. Thank you for being part of the community."), "info")
             return redirect(url_for("community.home"))
     return render_template("auth/delete_account.html", form=form), 422 if form.errors else 200
@@ -198,5 +192,5 @@ def member(user_id):
     user = db.session.get(User, user_id)
     if user is None or user.status == UserStatus.DELETED:
         raise NotFound()
-    rewards = member_rewards(current_user, user, page=max(request.args.get("page", 1, type=int), 1))
+    rewards = member_rewards(current_user, user, page=page_number())
     return render_template("auth/member.html", member=user, rewards=rewards)

@@ -1,7 +1,8 @@
 """Who may read and write where: category access, applied to every query."""
 import sqlalchemy as sa
 
-from ..permissions import Permission, can
+from ..auth.models import User, UserStatus
+from ..permissions import STAFF_ROLES, Permission, can
 from .models import Access, Category, Post, Topic
 
 
@@ -30,6 +31,14 @@ def can_write(user, category):
 
 def is_moderator(user):
     return can(user, Permission.MODERATE)
+
+
+def readers_among(user_ids, category):
+    """select() of the ids among `user_ids` of active users who may read `category`."""
+    query = sa.select(User.id).where(User.id.in_(user_ids), User.status == UserStatus.ACTIVE)
+    if category.read_access == Access.STAFF:
+        query = query.where(User.role.in_(STAFF_ROLES))
+    return query
 
 
 def readable_categories(user):

@@ -11,6 +11,7 @@ from ..errors import Invalid
 from ..extensions import db
 from ..rewards.privileges import has_privilege, unlocking_level
 from ..rewards.rules import Privilege
+from ..text import weighted_length
 from . import markdown
 from .limits import may_post_links
 from .models import Tag
@@ -25,7 +26,7 @@ _TAG = re.compile(r"^[\w][\w.+#-]{0,29}$", re.UNICODE)
 def clean_title(title):
     title = unicodedata.normalize("NFC", " ".join((title or "").split()))
     title = "".join(ch for ch in title if unicodedata.category(ch) not in {"Cc", "Cf"})
-    if len(title) < TITLE_MIN:
+    if weighted_length(title) < TITLE_MIN:
         raise Invalid(fields={"title": _l("Write a title of at least %(n)d characters.", n=TITLE_MIN)})
     if len(title) > TITLE_MAX:
         raise Invalid(fields={"title": _l("Keep the title to %(n)d characters.", n=TITLE_MAX)})
@@ -34,7 +35,7 @@ def clean_title(title):
 
 def check_body(body):
     body = (body or "").replace("\x00", "").strip()
-    if len(body) < BODY_MIN:
+    if weighted_length(body) < BODY_MIN:
         raise Invalid(fields={"body": _l("Write at least %(n)d characters.", n=BODY_MIN)})
     if len(body) > BODY_MAX:
         raise Invalid(fields={"body": _l("Keep the post to %(n)d characters.", n=BODY_MAX)})

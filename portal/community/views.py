@@ -17,8 +17,10 @@ from wtforms import SelectChoice
 from ..errors import DomainError, Forbidden, Unauthorized
 from ..extensions import cache
 from ..forms import show_errors
+from ..inputs import as_id, page_number
 from ..permissions import Permission, require, require_login
 from ..sqltypes import utcnow
+from ..urls import is_local_path
 from . import answers, flags, follows, ideas, pages, posts, reading, topics, votes
 from .forms import (
     AcceptForm,
@@ -62,19 +64,13 @@ def ago(moment):
 # -- small helpers -------------------------------------------------------------------------
 
 def _page():
-    return max(request.args.get("page", 1, type=int), 1)
-
-
-def _is_local_path(target):
-    # Browsers drop tabs and newlines and read "\\" as "/": "/\t/evil.example" would leave the site.
-    return (target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and target.isprintable() and " " not in target)
+    return page_number()
 
 
 def _back(form, default):
     """The form's `next` when it is a path on this site, else `default`."""
     target = form.next.data or ""
-    return target if _is_local_path(target) else default
+    return target if is_local_path(target) else default
 
 
 def _post_url(topic_id, page, number):
@@ -201,10 +197,10 @@ def _topic_response(topic_id, reply_form, status=200, quote_id=None):
 def topic(topic_id):
     if request.args.get("unread"):
         return redirect(_post_url(topic_id, *pages.first_unread(current_user, topic_id)))
-    number = request.args.get("post", type=int)
+    number = request.args.get("post", type=as_id)
     if number:
         return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, number)))
-    quote_id = request.args.get("quote", type=int)
+    quote_id = request.args.get("quote", type=as_id)
     if quote_id is None and _same_for_every_visitor():
         return _cached_topic_page(topic_id)
     return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=quote_id)
@@ -255,7 +251,7 @@ def new_topic():
     form = TopicForm()
     form.category_id.choices = [SelectChoice(c.id, c.name) for c in pages.writable_categories(current_user)]
     if request.method == "GET":
-        form.category_id.data = request.args.get("category", type=int)
+        form.category_id.data = request.args.get("category", type=as_id)
         if request.args.get("kind") in {kind.value for kind in TopicKind}:
             form.kind.data = request.args["kind"]
     status = 422 if form.is_submitted() else 200

@@ -24,6 +24,8 @@ def describe(notification):
         return notification.kind
     values = {"actor": notification.actor.name if notification.actor else "", "title": "", "category": "",
               **notification.data}
+    if notification.topic is not None:
+        values.update(title=notification.topic.title, category=notification.topic.category.name)
     if "status" in notification.data:
         values["status"] = IdeaStatus(notification.data["status"]).label
     if notification.kind == "level_up":

@@ -17,27 +17,34 @@ class Notification(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(sa.String(32))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    # What the message needs (titles, names), rendered in the reader's language.
+    # The topic it is about: shown only while the reader may still read it, with its current title.
+    topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
+    # What else the message needs (post number, idea status), rendered in the reader's language.
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    url: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     actor = relationship("User", foreign_keys=[actor_id])
+    topic = relationship("Topic")
+
+    @property
+    def target(self):
+        """(endpoint, values) of where the notification leads: the post it is about, a member, a badge."""
+        if self.topic_id is not None:
+            anchor = f"post-{self.data['number']}" if "number" in self.data else None
+            return "community.topic", {"topic_id": self.topic_id, "_anchor": anchor}
+        if "member_id" in self.data:
+            return "auth.member", {"user_id": self.data["member_id"]}
+        if "badge" in self.data:
+            return "rewards.badge", {"key": self.data["badge"]}
+        return "notifications.index", {}
 
     @property
     def link(self):
-        """Where the notification leads: the post it is about, else its stored url."""
         from flask import url_for
 
-        if "topic_id" in self.data:
-            anchor = f"post-{self.data['number']}" if "number" in self.data else None
-            return url_for("community.topic", topic_id=self.data["topic_id"], _anchor=anchor)
-        if "member_id" in self.data:
-            return url_for("auth.member", user_id=self.data["member_id"])
-        if "badge" in self.data:
-            return url_for("rewards.badge", key=self.data["badge"])
-        return self.url or url_for("notifications.index")
+        endpoint, values = self.target
+        return url_for(endpoint, **values)
 
     @property
     def text(self):

@@ -2,14 +2,28 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from ..community.access import visible_topics
+from ..community.models import Topic
 from ..extensions import db
 from ..sqltypes import utcnow
 from .models import Notification
 
 
+def _shown_to(user):
+    """`user`'s notifications whose topic, if any, they may still read.
+
+    Checked when read, not only when written: a topic moved into the staff
+    room or deleted since stops showing its title.
+    """
+    still_readable = Notification.topic_id.in_(visible_topics(user).with_only_columns(Topic.id))
+    return sa.and_(Notification.user_id == user.id,
+                   sa.or_(Notification.topic_id.is_(None), still_readable))
+
+
 def notifications_for(user, *, unread_only=False):
-    query = (sa.select(Notification).where(Notification.user_id == user.id)
-             .options(selectinload(Notification.actor))
+    query = (sa.select(Notification).where(_shown_to(user))
+             .options(selectinload(Notification.actor),
+                      selectinload(Notification.topic).selectinload(Topic.category))
              .order_by(Notification.created_at.desc(), Notification.id.desc()))
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
@@ -19,16 +33,17 @@ def notifications_for(user, *, unread_only=False):
 def unread_count(user):
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(_shown_to(user), Notification.read_at.is_(None))
     )
 
 
 def open_notification(user, notification_id):
-    """Mark one of `user`'s notifications read and return it; NotFound for anyone else's."""
+    """Mark one of `user`'s notifications read and return it; NotFound for anyone else's, or one out of reach."""
     from ..errors import NotFound
 
-    notification = db.session.get(Notification, notification_id)
-    if notification is None or notification.user_id != user.id:
+    notification = db.session.scalar(sa.select(Notification).where(Notification.id == notification_id,
+                                                                     _shown_to(user)))
+    if notification is None:
         raise NotFound()
     if notification.read_at is None:
         notification.read_at = utcnow()

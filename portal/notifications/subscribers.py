@@ -2,6 +2,7 @@
 import sqlalchemy as sa
 
 from ..auth.models import User, UserStatus
+from ..community.access import readers_among
 from ..community.follows import followers
 from ..community.models import FollowTarget, Post, Vote
 from ..events import Verb, activity_recorded
@@ -18,22 +19,24 @@ def _ordered(*groups):
     return result
 
 
-def _write(by_user, activity, data):
-    """One notification per active recipient, never to the person who acted."""
+def _write(by_user, activity, topic, data):
+    """One notification per active recipient who may read `topic`, never to the person who acted.
+
+    A member never hears of a topic they can't open (a staff-room topic, say):
+    its title would leak through the notification. The title itself is not
+    stored; it is read from the topic when the notification is shown.
+    """
     by_user.pop(activity.actor_id, None)
     if not by_user:
         return
-    active = set(db.session.scalars(sa.select(User.id).where(User.id.in_(list(by_user)),
-                                                            User.status == UserStatus.ACTIVE)))
-    db.session.add_all(Notification(user_id=user_id, kind=kind, actor_id=activity.actor_id, data=data)
-                       for user_id, kind in by_user.items() if user_id in active)
+    readers = set(db.session.scalars(readers_among(list(by_user), topic.category)))
+    db.session.add_all(Notification(user_id=user_id, kind=kind, actor_id=activity.actor_id, topic_id=topic.id,
+                                    data=data)
+                       for user_id, kind in by_user.items() if user_id in readers)
 
 
-def _topic_data(topic, number=None):
-    data = {"topic_id": topic.id, "title": topic.title}
-    if number is not None:
-        data["number"] = number
-    return data
+def _post_data(post):
+    return {"number": post.number}
 
 
 @activity_recorded.connect_via(Verb.POST_CREATED)
@@ -44,7 +47,7 @@ def on_reply(verb, activity, obj, **extra):
         ("quote", [payload["reply_to_author_id"]] if payload.get("reply_to_author_id") else []),
         ("reply", [post.topic.author_id]),
         ("followed_reply", followers(FollowTarget.TOPIC, post.topic_id)),
-    ), activity, _topic_data(post.topic, post.number))
+    ), activity, post.topic, _post_data(post))
 
 
 @activity_recorded.connect_via(Verb.TOPIC_CREATED)
@@ -54,13 +57,13 @@ def on_new_topic(verb, activity, obj, **extra):
         ("mention", activity.payload.get("mentions", [])),
         ("new_topic", followers(FollowTarget.CATEGORY, topic.category_id)),
         ("new_topic", followers(FollowTarget.USER, topic.author_id)),
-    ), activity, _topic_data(topic, 1) | {"category": topic.category.name})
+    ), activity, topic, {"number": 1})
 
 
 @activity_recorded.connect_via(Verb.ANSWER_ACCEPTED)
 def on_accepted(verb, activity, obj, **extra):
     post = obj
-    _write({post.author_id: "accepted"}, activity, _topic_data(post.topic, post.number))
+    _write({post.author_id: "accepted"}, activity, post.topic, _post_data(post))
 
 
 @activity_recorded.connect_via(Verb.IDEA_STATUS_CHANGED)
@@ -70,8 +73,8 @@ def on_idea_status(verb, activity, obj, **extra):
         sa.select(Vote.voter_id).join(Post, Post.id == Vote.post_id)
         .where(Post.topic_id == topic.id, Post.number == 1, Vote.value == 1)
     ).all()
-    _write(_ordered(("idea_status", [topic.author_id, *voters])), activity,
-           _topic_data(topic) | {"status": activity.payload["status"]})
+    _write(_ordered(("idea_status", [topic.author_id, *voters])), activity, topic,
+           {"status": activity.payload["status"]})
 
 
 def _write_to_actor(activity, kind, data):

@@ -10,13 +10,14 @@ import re
 import secrets
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..auth.models import User, UserStatus
 from ..errors import Invalid, NotFound
 from ..extensions import db
+from ..urls import public_url
 from .models import ReferralSource
 
 CODE_MAX = 16
@@ -57,7 +58,7 @@ def check_typed_code(code):
 
 def share_link(user):
     """The member's share link, absolute, for emails, the API and the copy button."""
-    return url_for("referrals.landing", code=user.referral_code, _external=True)
+    return public_url("referrals.landing", code=user.referral_code)
 
 
 # -- the attribution cookie ---------------------------------------------------------------------

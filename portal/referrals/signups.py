@@ -23,16 +23,19 @@ def record_signup(invitee, *, code=None, source=None, ip=None, device_id=None):
     referred once is never referred again (a re-registration after deleting
     an account included). Returns the referral, or None.
     """
-    referrer = _owner(code)
-    referral = _open_invite(invitee.email, referrer)
+    owner = _owner(code)
+    referral = _open_invite(invitee.email, owner)
+    referrer = referral.referrer if referral is not None else owner
+    if referrer is None:
+        return None
+    _serialise_signups_of(referrer)
     if referral is None:
-        if referrer is None or _already_referred(referrer, invitee.email):
+        if _already_referred(referrer, invitee.email):
             return None
         referral = Referral(referrer=referrer, code=referrer.referral_code, source=source or ReferralSource.CODE,
                             invitee_email=invitee.email, fraud_detail="", created_at=utcnow())
         db.session.add(referral)
     referral.invitee_id, referral.ip_address, referral.device_id = invitee.id, ip, device_id
-    referrer = referral.referrer
     violation = fraud.first_violation(fraud.SignupFacts(referrer, invitee, referral.code, ip, device_id))
     referral.signed_up_at = utcnow()
     payload = {"referrer_id": referrer.id, "invitee_id": invitee.id}
@@ -49,6 +52,18 @@ def record_signup(invitee, *, code=None, source=None, ip=None, device_id=None):
         record_activity(Verb.REFERRAL_REJECTED, actor=invitee, obj=referral,
                         payload={**payload, "reason": str(violation[0])})
     return referral
+
+
+def _serialise_signups_of(referrer):
+    """Lock the referrer's row until commit, so parallel sign-ups on one code are judged one at a time.
+
+    Without it, fifteen sign-ups at once each count the same earlier ones and
+    all pass the per-day limit. Each waits here, then counts what the ones
+    before it committed. Taken before this sign-up writes anything that
+    references the referrer: the foreign key's share lock would deadlock two
+    sign-ups waiting for each other.
+    """
+    db.session.execute(sa.select(User.id).where(User.id == referrer.id).with_for_update())
 
 
 def _owner(code):

@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..forms import show_errors
+from ..inputs import page_number
 from ..layout import is_page_request
 from ..permissions import Permission, require
 from ..rewards.rules import Rule, points_for
@@ -91,5 +92,5 @@ def _mine(form, status=200):
 @bp.get("/staff/referrals")
 @require(Permission.VIEW_ANALYTICS)
 def staff_funnel():
-    report = funnels.staff_funnel(request.args.get("period"), page=max(request.args.get("page", 1, type=int), 1))
+    report = funnels.staff_funnel(request.args.get("period"), page=page_number())
     return render_template("referrals/staff.html", report=report, reasons=REASON_LABELS)

@@ -25,9 +25,10 @@ from ..community.models import Category, Post, Topic
 from ..errors import Invalid, NotFound
 from ..events import Activity
 from ..extensions import db
+from ..inputs import parse_id
 from ..pagination import PageNavigation
 from ..permissions import Role
-from ..sqltypes import MAX_ID, utcnow
+from ..sqltypes import utcnow
 from .models import PointsEntry
 
 PERIODS = ("week", "month", "all")
@@ -87,9 +88,9 @@ def readable_category(viewer, key):
 
     A category the viewer may not read answers exactly like one that does not exist.
     """
-    by_id = key.isascii() and key.isdigit() and int(key) <= MAX_ID
+    category_id = parse_id(key)
     category = db.session.scalar(readable_categories(viewer).where(
-        Category.id == int(key) if by_id else Category.slug == key))
+        Category.id == category_id if category_id else Category.slug == key))
     if category is None:
         raise NotFound("category_not_found", _l("That category does not exist."))
     return category

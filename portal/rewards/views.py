@@ -2,6 +2,7 @@
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
+from ..inputs import page_number
 from . import badges, leaderboards
 
 bp = Blueprint("rewards", __name__)
@@ -13,7 +14,7 @@ bp = Blueprint("rewards", __name__)
 def leaderboard():
     board = leaderboards.leaderboard_page(current_user, period=request.args.get("period"),
                                           category=request.args.get("category") or None,
-                                          page=max(request.args.get("page", 1, type=int), 1))
+                                          page=page_number())
     return render_template("rewards/leaderboard.html", board=board, periods=leaderboards.PERIODS)
 
 
@@ -27,6 +28,6 @@ def badge_list():
 @bp.get("/badges/<key>")
 def badge(key):
     badge = badges.get_badge(key)
-    holders = badges.badge_holders(badge, page=max(request.args.get("page", 1, type=int), 1))
+    holders = badges.badge_holders(badge, page=page_number())
     return render_template("rewards/badge.html", badge=badge, holders=holders,
                            held=badge.key in badges.held_keys(current_user))

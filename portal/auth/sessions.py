@@ -1,0 +1,88 @@
+"""Sign-in sessions kept on the server, so ending one is real.
+
+Flask's session is a signed cookie: a copy saved before logout would still
+open the account. Each sign-in is therefore a `LoginSession` row, and the
+login id in the session cookie and the remember-me cookie is
+"<user id>:<secret>", whose hash names that row. Signing out ends the row;
+a password change ends the user's other rows; suspension, a password reset
+and account deletion end them all. A cookie whose row has ended opens nothing.
+"""
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from flask_login import login_user, logout_user
+
+from ..events import Channel, Verb, record_activity
+from ..extensions import db
+from ..sqltypes import utcnow
+from .models import LoginSession, User, UserStatus
+
+
+def _digest(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_login_session(user):
+    """A new server-side session for `user`; sets `user.login_id` for flask-login. Not committed."""
+    secret = secrets.token_urlsafe(32)
+    user_agent = request.user_agent.string[:200] if has_request_context() else ""
+    db.session.add(LoginSession(user_id=user.id, token_hash=_digest(secret), user_agent=user_agent))
+    user.login_id = f"{user.id}:{secret}"
+    return user
+
+
+def sign_in(user, *, remember=False):
+    """Start a session for `user` in this browser and note the sign-in; committed."""
+    start_login_session(user)
+    record_login(user)
+    login_user(user, remember=remember)
+
+
+def record_login(user, channel=Channel.COMMUNITY):
+    """Note a successful sign-in (a browser's, or a token's over the API); committed."""
+    user.last_login_at = utcnow()
+    record_activity(Verb.LOGGED_IN, actor=user, obj=user, channel=channel)
+    db.session.commit()
+
+
+def sign_out(user):
+    """End this browser's session on the server, then forget it in the browser; committed."""
+    if user.is_authenticated:
+        _end(LoginSession.token_hash == _digest(_secret_of(user.login_id)))
+        record_activity(Verb.LOGGED_OUT, actor=user, obj=user)
+        db.session.commit()
+    logout_user()
+
+
+def end_sessions(user, *, keep_current=False):
+    """End every session of `user` (but this browser's with `keep_current`). Not committed."""
+    condition = LoginSession.user_id == user.id
+    if keep_current and getattr(user, "login_id", None):
+        condition = sa.and_(condition, LoginSession.token_hash != _digest(_secret_of(user.login_id)))
+    _end(condition)
+
+
+def _end(condition):
+    db.session.execute(sa.update(LoginSession).where(condition, LoginSession.ended_at.is_(None))
+                       .values(ended_at=utcnow()))
+
+
+def _secret_of(login_id):
+    return (login_id or "").partition(":")[2]
+
+
+def user_for_login_id(login_id):
+    """The active user whose live session `login_id` names, or None: flask-login's user loader."""
+    user_id, _sep, secret = (login_id or "").partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and secret):
+        return None
+    user = db.session.scalar(
+        sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == int(user_id), User.status == UserStatus.ACTIVE,
+               LoginSession.token_hash == _digest(secret), LoginSession.ended_at.is_(None))
+    )
+    if user is not None:
+        user.login_id = login_id
+    return user
