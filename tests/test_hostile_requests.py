@@ -164,3 +164,25 @@ def test_the_error_handler_rolls_back_a_broken_transaction(make_app, member, bea
     assert api.status_code == 500 and api.get_json()["error"]["code"] == "server_error"
     page = app.test_client(user=member).get("/_broken")  # the layout counts the reader's notifications
     assert page.status_code == 500 and "Something went wrong on our side." in page.get_data(as_text=True)
+
+
+def _web_get_paths(app, topic_id):
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and not rule.rule.startswith(("/api/", "/static")):
+            path = re.sub(r"<int:\w+>", str(topic_id), rule.rule)
+            path = re.sub(r"<any\(([^,)]+)[^>]*>", r"\1", path)
+            yield re.sub(r"<\w+>", "x", path)
+
+
+def test_every_page_survives_hostile_query_strings(app, stage):
+    """Every GET page, as an admin (who reaches the most), with each hostile query: never a 5xx."""
+    topic, admin = stage
+    client = app.test_client(user=admin)
+    paths = list(_web_get_paths(app, topic.id))
+    assert len(paths) >= 30
+    for path in paths:
+        for query in HOSTILE_QUERIES:
+            response = client.get(f"{path}?{query}")
+            assert response.status_code < 500, f"{path}?{query} -> {response.status_code}"
+            location = response.headers.get("Location", "")
+            assert "\r" not in location and "\n" not in location
