@@ -11,7 +11,6 @@ from . import inputs, outbox
 from .config import BASE_DIR, INSTANCE_DIR, Config
 from .errors import register_error_handlers
 from .extensions import babel, cache, csrf, db, limiter, login_manager, mail, migrate, socketio
-from .rewards import visits
 from .security import add_security_headers
 from .sqltypes import MAX_ID
 
@@ -34,6 +33,7 @@ def create_app(config=None):
 
     inputs.init_app(app)  # first: hostile input is refused before any other hook touches the database
     _init_extensions(app)
+    _init_features(app)
     app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
     register_error_handlers(app)
@@ -52,22 +52,18 @@ class IdConverter(IntegerConverter):
 
 
 def _import_models():
-    # Every model module, so the metadata (and migrations) see all tables.
+    # Every model module, so the metadata (and migrations) see all tables. Importing wires nothing:
+    # each feature connects its subscribers and outbox handlers in its own init_app (_init_features).
     from .audit import AuditEntry  # noqa: F401
     from .auth import models as _auth  # noqa: F401
-    from .community import freshness as _freshness  # noqa: F401  (connects to the spine)
     from .community import models as _community  # noqa: F401
     from .crm import models as _crm  # noqa: F401
     from .events import Activity  # noqa: F401
     from .moderation import models as _moderation  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
-    from .notifications import subscribers as _subscribers  # noqa: F401  (connects to the spine)
     from .outbox import OutboxMessage  # noqa: F401
     from .referrals import models as _referrals  # noqa: F401
-    from .referrals import subscribers as _referrals_subscribers  # noqa: F401  (connects to the spine)
-    from .rewards import badges as _badges  # noqa: F401  (connects to the spine)
     from .rewards import models as _rewards  # noqa: F401
-    from .rewards import subscribers as _rewards_subscribers  # noqa: F401  (connects to the spine)
     from .settings import Setting  # noqa: F401
 
 
@@ -87,7 +83,14 @@ def _init_extensions(app):
     login_manager.user_loader(load_user)
     socketio.init_app(app, message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], async_mode="threading")
     outbox.init_app(app)
-    visits.init_app(app)
+
+
+def _init_features(app):
+    """Each feature wires itself: its subscribers on the activity spine, its outbox handlers, its hooks."""
+    from . import auth, community, emails, notifications, referrals, rewards
+
+    for feature in (auth, emails, community, notifications, referrals, rewards):
+        feature.init_app(app)
 
 
 def load_user(login_id):

@@ -14,6 +14,9 @@ def queue_mail(user, subject, template, **context):
     outbox.enqueue("mail.send", {"to": [user.email], "subject": subject, "body": body})
 
 
-@outbox.handler("mail.send")
+def init_app(app):
+    outbox.register_handler("mail.send", deliver_mail)
+
+
 def deliver_mail(payload):
     EmailMessage(subject=payload["subject"], body=payload["body"], to=payload["to"]).send()

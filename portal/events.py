@@ -1,10 +1,12 @@
 """The activity spine: one append-only row and one signal per meaningful action.
 
-Services call `record_activity()` inside their transaction. Subsystems
-(rewards, leads, crm, notifications, outbox) subscribe to `activity_recorded`,
-optionally for one verb only (`activity_recorded.connect_via(Verb.X)`), and
-write their own rows in the same transaction, so an action and everything it
-causes commit together or not at all.
+Services call `record_activity()` inside their transaction, with the verb's
+typed payload (`portal/payloads.py`). Subsystems (rewards, leads, crm,
+notifications, outbox) mark their functions with `@listens_to(Verb.X, ...)`
+and connect them in their own `init_app()` with `connect_subscribers(module)`;
+each hears `(verb, activity=, payload=, actor=, obj=)` and writes its own rows
+in the same transaction, so an action and everything it causes commit
+together or not at all.
 """
 import enum
 from datetime import datetime
@@ -86,6 +88,13 @@ class Activity(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
+    @property
+    def data(self):
+        """The payload as its verb's model (see portal/payloads.py)."""
+        from .payloads import PAYLOADS
+
+        return PAYLOADS[Verb(self.verb)].model_validate(self.payload)
+
     def __repr__(self):
         return f"<Activity {self.verb} actor={self.actor_id} {self.object_type}:{self.object_id}>"
 
@@ -98,9 +107,13 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Cha
                     payload=None, occurred_at=None):
     """Add one activity row to the current transaction and announce it.
 
-    The row is flushed before the signal so subscribers can point at its id.
-    The customer defaults to the actor's customer account.
+    `payload` must be the model portal/payloads.py declares for `verb` (None
+    for a verb whose model needs nothing); anything else is a TypeError, so
+    a malformed payload never reaches a subscriber or a webhook. The row is
+    flushed before the signal so subscribers can point at its id. The
+    customer defaults to the actor's customer account.
     """
+    payload = _checked_payload(verb, payload)
     if customer_id is None and actor is not None:
         customer_id = getattr(actor, "customer_id", None)
     activity = Activity(
@@ -111,9 +124,44 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Cha
         customer_id=customer_id,
         channel=str(channel),
         occurred_at=occurred_at or utcnow(),
-        payload=payload or {},
+        payload=payload.model_dump(mode="json"),
     )
     db.session.add(activity)
     db.session.flush()
-    activity_recorded.send(verb, activity=activity, actor=actor, obj=obj)
+    activity_recorded.send(Verb(verb), activity=activity, payload=payload, actor=actor, obj=obj)
     return activity
+
+
+def _checked_payload(verb, payload):
+    from .payloads import PAYLOADS
+
+    model = PAYLOADS[Verb(verb)]
+    if payload is None:
+        return model()
+    if type(payload) is not model:
+        raise TypeError(f"{verb} takes a {model.__name__} payload, not {type(payload).__name__}")
+    return payload
+
+
+# -- wiring -----------------------------------------------------------------------------------------
+
+def listens_to(*verbs):
+    """Mark a function as a subscriber of `verbs`; it hears nothing until connect_subscribers() wires it."""
+    def mark(function):
+        function.listens_to = (*getattr(function, "listens_to", ()), *verbs)
+        return function
+    return mark
+
+
+def connect_subscribers(*modules):
+    """Connect every @listens_to function of `modules` to its verbs (a feature's init_app calls this)."""
+    for module in modules:
+        for function in vars(module).values():
+            for verb in getattr(function, "listens_to", ()):
+                activity_recorded.connect(function, sender=verb, weak=False)
+
+
+def subscribers_of(verb):
+    """The functions that hear `verb`, as "module.function" names, sorted."""
+    receivers = activity_recorded.receivers_for(Verb(verb))
+    return sorted(f"{r.__module__.removeprefix('portal.')}.{r.__qualname__}" for r in receivers)

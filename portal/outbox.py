@@ -46,12 +46,9 @@ class OutboxMessage(db.Model):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def handler(topic):
-    """Register the function that carries out messages of `topic`."""
-    def register(fn):
-        _handlers[topic] = fn
-        return fn
-    return register
+def register_handler(topic, function):
+    """Name the function that carries out messages of `topic` (a feature's init_app calls this)."""
+    _handlers[topic] = function
 
 
 def enqueue(topic, payload):
@@ -123,15 +120,13 @@ def drain(limit=100):
     return done
 
 
-# Registered once on the app session class; drain() uses a plain Session, so
-# its own commits don't trigger this again.
-@event.listens_for(db.session, "after_commit")
+# On the app's scoped session only; drain() uses a plain Session, so its own
+# commits don't trigger this again.
 def _drain_after_commit(session):
     if session.info.pop("outbox_pending", False) and current_app.config["OUTBOX_MODE"] == "inline":
         drain()
 
 
-@event.listens_for(db.session, "after_rollback")
 def _forget_pending(session):
     session.info.pop("outbox_pending", None)
 
@@ -176,6 +171,9 @@ def _serves_requests():
 
 def init_app(app):
     app.cli.add_command(outbox_cli)
+    for name, listener in (("after_commit", _drain_after_commit), ("after_rollback", _forget_pending)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
     interval = app.config["OUTBOX_POLL_SECONDS"]
     if app.config["OUTBOX_MODE"] == "inline" and interval > 0 and _serves_requests():
         app.extensions["outbox_drainer"] = BackgroundDrainer(app, interval).start()

@@ -10,6 +10,7 @@ from portal.community.models import Post, Vote
 from portal.events import Activity, Verb, record_activity
 from portal.extensions import db
 from portal.notifications.models import Notification
+from portal.payloads import ReferralConverted, ReferralSignedUp, Visited
 from portal.permissions import Role
 from portal.referrals.models import Referral, ReferralSource, ReferralStatus
 from portal.rewards.badges import BADGES, CATALOGUE, Tier, award_badge, badges_of
@@ -225,9 +226,10 @@ def test_referral_badges_go_to_the_referrer_once(app, people, moderator):
     referrer, friend, second_friend, _ = people
     for invitee in (friend, second_friend):
         referral = _referral(referrer, invitee)
-        payload = {"referrer_id": referrer.id, "invitee_id": invitee.id}
-        record_activity(Verb.REFERRAL_SIGNED_UP, actor=invitee, obj=referral, payload=payload | {"source": "link"})
-        record_activity(Verb.REFERRAL_CONVERTED, actor=moderator, obj=referral, payload=payload)
+        pair = {"referrer_id": referrer.id, "invitee_id": invitee.id}
+        record_activity(Verb.REFERRAL_SIGNED_UP, actor=invitee, obj=referral,
+                        payload=ReferralSignedUp(**pair, source="link"))
+        record_activity(Verb.REFERRAL_CONVERTED, actor=moderator, obj=referral, payload=ReferralConverted(**pair))
         db.session.commit()
     assert sorted(held(referrer)) == ["first_referral", "referral_customer"]
     assert sorted(awards_recorded(referrer)) == ["first_referral", "referral_customer"]
@@ -237,7 +239,7 @@ def test_referral_badges_go_to_the_referrer_once(app, people, moderator):
 def test_visit_streaks_earn_their_badges_once(app, member):
     """Does a 7-day streak earn Habit, 30 days Enthusiast, and longer streaks nothing twice?"""
     def visit(streak):
-        record_activity(Verb.VISITED, actor=member, obj=member, payload={"streak": streak, "day": "2026-12-01"})
+        record_activity(Verb.VISITED, actor=member, obj=member, payload=Visited(streak=streak, day="2026-12-01"))
         db.session.commit()
 
     visit(6)

@@ -51,6 +51,9 @@ def test_seed_demo_builds_the_community_once(runner):
     # Every demo user can reset a password or register again: the app accepts their address.
     for email in db.session.scalars(sa.select(User.email)):
         assert normalise_email(email) == email, email
+    # Every stored activity reads back as its verb's payload model (the webhook contract).
+    for activity in db.session.scalars(sa.select(Activity)):
+        assert activity.data is not None
 
 
 def test_demo_customers_cover_every_stage_and_a_pareto_revenue(runner):

@@ -347,7 +347,7 @@ def test_first_purchase_converts_and_pays_both_once(app, member, moderator, pros
     assert referral.status == ReferralStatus.CONVERTED and referral.converted_at is not None
     [stage] = activities(Verb.CUSTOMER_STAGE_CHANGED)
     assert (stage.actor_id, stage.customer_id, stage.payload) == (
-        moderator.id, prospect.id, {"from": "prospect", "to": "customer", "cause": "first order"})
+        moderator.id, prospect.id, {"from_stage": "prospect", "to_stage": "customer", "cause": "first order"})
     [converted] = activities(Verb.REFERRAL_CONVERTED)
     assert (converted.actor_id, converted.customer_id, converted.payload) == (
         moderator.id, prospect.id, {"referrer_id": member.id, "invitee_id": friend.id})

@@ -1,29 +1,31 @@
 """The activity spine and the outbox: one transaction, side effects after commit."""
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from portal import outbox
 from portal.auth import services
 from portal.auth.sessions import record_login
-from portal.events import Activity, Verb, activity_recorded, record_activity
+from portal.events import Activity, Verb, activity_recorded, record_activity, subscribers_of
 from portal.extensions import db
 from portal.outbox import OutboxMessage, drain, enqueue
+from portal.payloads import PAYLOADS, ProfileUpdated, payload_schemas
 
 calls = []
 
 
-@outbox.handler("test.record")
 def _record(payload):
     calls.append(payload)
 
 
-@outbox.handler("test.fail")
 def _fail(payload):
     raise ConnectionError("webhook target down")
 
 
 @pytest.fixture(autouse=True)
 def _reset_calls():
+    outbox.register_handler("test.record", _record)
+    outbox.register_handler("test.fail", _fail)
     calls.clear()
 
 
@@ -43,7 +45,7 @@ def test_subscribers_write_in_the_same_transaction(member):
 
 
 def test_a_rollback_leaves_neither_activity_nor_side_effect(member):
-    record_activity(Verb.PROFILE_UPDATED, actor=member, obj=member)
+    record_activity(Verb.PROFILE_UPDATED, actor=member, obj=member, payload=ProfileUpdated(fields=["bio"]))
     enqueue("test.record", {"n": 1})
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 0
@@ -146,3 +148,74 @@ def test_a_server_process_picks_up_what_a_crash_left_in_the_outbox(make_app, app
         assert [mail.subject for mail in sent] == ["Left behind", "Due later"]
     finally:
         server.extensions["outbox_drainer"].stop()
+
+
+# -- wiring and payloads --------------------------------------------------------------------------
+
+FRESHNESS = "community.freshness.bump_topic_version"
+BADGES = "rewards.badges.badges_earned"
+SUBSCRIBERS = {
+    Verb.REGISTERED: ["referrals.subscribers.account_seen"],
+    Verb.LOGGED_IN: ["referrals.subscribers.account_seen"],
+    Verb.VISITED: ["referrals.subscribers.account_seen", BADGES, "rewards.subscribers.daily_visit"],
+    Verb.LEVEL_REACHED: ["notifications.subscribers.on_level_reached"],
+    Verb.BADGE_AWARDED: ["notifications.subscribers.on_badge_awarded"],
+    Verb.ACCOUNT_DELETED: ["referrals.subscribers.account_deleted"],
+    Verb.TOPIC_CREATED: [FRESHNESS, "notifications.subscribers.on_new_topic", BADGES,
+                         "rewards.subscribers.topic_created"],
+    Verb.TOPIC_EDITED: [FRESHNESS],
+    Verb.TOPIC_MOVED: [FRESHNESS],
+    Verb.TOPIC_PINNED: [FRESHNESS],
+    Verb.TOPIC_LOCKED: [FRESHNESS],
+    Verb.TOPIC_CLOSED_AS_DUPLICATE: [FRESHNESS],
+    Verb.POST_CREATED: [FRESHNESS, "notifications.subscribers.on_reply", BADGES, "rewards.subscribers.reply_created"],
+    Verb.POST_EDITED: [FRESHNESS],
+    Verb.POST_DELETED: [FRESHNESS, "rewards.subscribers.post_deleted"],
+    Verb.POST_HIDDEN: [FRESHNESS],
+    Verb.VOTED: [FRESHNESS, BADGES, "rewards.subscribers.voted"],
+    Verb.VOTE_RETRACTED: [FRESHNESS, "rewards.subscribers.vote_retracted"],
+    Verb.VOTE_REVERSED: [FRESHNESS, "rewards.subscribers.vote_reversed"],
+    Verb.ANSWER_ACCEPTED: [FRESHNESS, "notifications.subscribers.on_accepted", BADGES,
+                           "rewards.subscribers.answer_accepted"],
+    Verb.ANSWER_UNACCEPTED: [FRESHNESS, "rewards.subscribers.answer_unaccepted"],
+    Verb.IDEA_STATUS_CHANGED: [FRESHNESS, "notifications.subscribers.on_idea_status", BADGES],
+    Verb.REFERRAL_SIGNED_UP: [BADGES, "rewards.subscribers.referral_signed_up"],
+    Verb.REFERRAL_CONVERTED: [BADGES, "rewards.subscribers.referral_converted"],
+    Verb.CUSTOMER_STAGE_CHANGED: ["referrals.subscribers.customer_stage_changed"],
+}
+
+
+@pytest.mark.parametrize("verb", list(Verb))
+def test_each_verb_has_exactly_the_subscribers_we_expect(app, verb):
+    """Wired by each feature's init_app, not by importing: a missing or extra subscriber shows here."""
+    assert subscribers_of(verb) == SUBSCRIBERS.get(verb, [])
+
+
+def test_every_verb_declares_its_payload():
+    assert set(PAYLOADS) == set(Verb)
+    schemas = payload_schemas()
+    assert schemas["post.voted"]["required"] == ["topic_id", "author_id", "value", "previous"]
+
+
+def test_record_activity_refuses_a_payload_of_another_shape(member):
+    from portal.payloads import Visited
+
+    with pytest.raises(TypeError):
+        record_activity(Verb.VISITED, actor=member, payload=ProfileUpdated(fields=["bio"]))
+    with pytest.raises(TypeError):
+        record_activity(Verb.VISITED, actor=member, payload={"streak": 1, "day": "2026-12-01"})
+    with pytest.raises(ValidationError):
+        Visited(streak="many", day="2026-12-01")
+    db.session.rollback()
+
+
+def test_a_stored_payload_reads_back_as_its_model(member):
+    from datetime import date
+
+    from portal.payloads import Visited
+
+    activity = record_activity(Verb.VISITED, actor=member, obj=member, payload=Visited(streak=3, day=date(2026, 12, 1)))
+    db.session.commit()
+    stored = db.session.get(Activity, activity.id)
+    assert stored.payload == {"streak": 3, "day": "2026-12-01"}
+    assert stored.data == Visited(streak=3, day=date(2026, 12, 1))

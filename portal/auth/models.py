@@ -104,9 +104,6 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email} {self.role}>"
 
 
-from . import usernames as _usernames  # noqa: E402,F401  (registers the before_flush hook)
-
-
 class ApiToken(db.Model):
     __tablename__ = "api_tokens"
 

@@ -21,6 +21,7 @@ from ..emails import queue_mail
 from ..errors import Conflict, Forbidden, Invalid
 from ..events import Channel, Verb, record_activity
 from ..extensions import db
+from ..payloads import ProfileUpdated, Registered
 from ..text import weighted_length
 from ..urls import public_url
 from .models import User, UserStatus
@@ -118,8 +119,8 @@ def register(*, email, password, name, locale=None, referral_code=None, channel=
     customer = customer_for_email(email)
     user = _insert_user(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
                         customer_id=customer.id if customer else None)
-    payload = {"referral_code": referral_code} if referral_code else {}
-    record_activity(Verb.REGISTERED, actor=user, obj=user, channel=channel, payload=payload)
+    record_activity(Verb.REGISTERED, actor=user, obj=user, channel=channel,
+                    payload=Registered(referral_code=referral_code))
     record_signup(user, code=referral_code, source=referral_source, ip=ip, device_id=device_id)
     db.session.commit()
     return user
@@ -253,7 +254,7 @@ def update_profile(user, *, name=None, bio=None, locale=..., timezone=None):
     for field in changed:
         setattr(user, field, changes[field])
     if changed:
-        record_activity(Verb.PROFILE_UPDATED, actor=user, obj=user, payload={"fields": changed})
+        record_activity(Verb.PROFILE_UPDATED, actor=user, obj=user, payload=ProfileUpdated(fields=changed))
     db.session.commit()
     return user
 

@@ -46,8 +46,12 @@ def clash_free_username(name, email):
     return f"{username_base(name, email)}{secrets.randbelow(10_000)}"
 
 
-@event.listens_for(db.session, "before_flush")
-def _assign_usernames(session, flush_context, instances):
+def init_app(app):
+    if not event.contains(db.session, "before_flush", assign_usernames):
+        event.listen(db.session, "before_flush", assign_usernames)
+
+
+def assign_usernames(session, flush_context, instances):
     from .models import User
 
     new_users = [obj for obj in session.new if isinstance(obj, User) and not obj.username]

@@ -1,0 +1,8 @@
+"""The community: categories, topics, posts, answers, ideas, votes, flags, follows and reading."""
+
+
+def init_app(app):
+    from ..events import connect_subscribers
+    from . import freshness
+
+    connect_subscribers(freshness)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import AnswerAccepted, AnswerUnaccepted
 from .access import is_moderator
 from .models import Post, Topic, TopicKind
 from .posts import get_post
@@ -41,7 +42,7 @@ def accept(actor, topic_id, post_id):
     if previous_id is not None:
         _record_unaccept(actor, topic, previous_id)
     record_activity(Verb.ANSWER_ACCEPTED, actor=actor, obj=post,
-                    payload={"topic_id": topic.id, "answerer_id": post.author_id, "asker_id": topic.author_id})
+                    payload=AnswerAccepted(topic_id=topic.id, answerer_id=post.author_id, asker_id=topic.author_id))
     db.session.commit()
     return topic
 
@@ -84,4 +85,5 @@ def _after_losing_a_race(actor, topic_id, *, wanted):
 def _record_unaccept(actor, topic, previous_id):
     previous = db.session.get(Post, previous_id)
     record_activity(Verb.ANSWER_UNACCEPTED, actor=actor, obj=previous,
-                    payload={"topic_id": topic.id, "answerer_id": previous.author_id, "asker_id": topic.author_id})
+                    payload=AnswerUnaccepted(topic_id=topic.id, answerer_id=previous.author_id,
+                                             asker_id=topic.author_id))

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import PostFlagged, PostHidden
 from ..permissions import Permission, ensure
 from ..rewards.privileges import ensure_privilege
 from ..rewards.rules import Privilege
@@ -39,11 +40,11 @@ def flag_post(flagger, post_id, reason, text=""):
         raise Conflict("already_flagged", _("You have already flagged this post."))
     flag = db.session.scalar(sa.select(Flag).where(Flag.post_id == post.id, Flag.flagger_id == flagger.id))
     record_activity(Verb.POST_FLAGGED, actor=flagger, obj=post,
-                    payload={"topic_id": post.topic_id, "reason": reason.value, "flag_id": flag.id})
+                    payload=PostFlagged(topic_id=post.topic_id, reason=reason.value, flag_id=flag.id))
     if post.hidden_at is None and _open_flags(post) >= current_app.config["FLAGS_TO_HIDE"]:
         post.hidden_at = utcnow()
         record_activity(Verb.POST_HIDDEN, actor=None, obj=post,
-                        payload={"topic_id": post.topic_id, "author_id": post.author_id})
+                        payload=PostHidden(topic_id=post.topic_id, author_id=post.author_id))
     db.session.commit()
     return flag
 

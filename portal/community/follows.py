@@ -6,6 +6,7 @@ from ..auth.models import User, UserStatus
 from ..errors import Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import Followed
 from ..sqltypes import utcnow
 from ..upsert import insert_unless_exists
 from .models import Follow, FollowTarget, Topic
@@ -40,8 +41,8 @@ def follow(user, target_type, target_id):
     target_type = _target(user, target_type, target_id)
     if insert_unless_exists(Follow, {"user_id": user.id, "target_type": target_type, "target_id": target_id,
                                      "created_at": utcnow()}, key=("user_id", "target_type", "target_id")):
-        record_activity(Verb.FOLLOWED, actor=user, payload={"target_type": target_type.value,
-                                                            "target_id": target_id})
+        record_activity(Verb.FOLLOWED, actor=user,
+                        payload=Followed(target_type=target_type.value, target_id=target_id))
     db.session.commit()
 
 

@@ -4,7 +4,7 @@ One subscriber on the activity spine, so no service has to remember to bump it.
 """
 import sqlalchemy as sa
 
-from ..events import Verb, activity_recorded
+from ..events import Verb, listens_to
 from ..extensions import db
 from .models import Topic
 
@@ -16,17 +16,6 @@ TOPIC_VERBS = (
 )
 
 
-def _topic_id(activity):
-    if activity.object_type == "topic":
-        return activity.object_id
-    return activity.payload.get("topic_id")
-
-
-def bump_topic_version(verb, activity, **extra):
-    topic_id = _topic_id(activity)
-    if topic_id is not None:
-        db.session.execute(sa.update(Topic).where(Topic.id == topic_id).values(version=Topic.version + 1))
-
-
-for _verb in TOPIC_VERBS:
-    activity_recorded.connect(bump_topic_version, sender=_verb)
+@listens_to(*TOPIC_VERBS)
+def bump_topic_version(verb, activity, payload, **extra):
+    db.session.execute(sa.update(Topic).where(Topic.id == payload.topic_id).values(version=Topic.version + 1))

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import IdeaStatusChanged
 from ..permissions import Permission, ensure
 from . import markdown
 from .models import IdeaStatus, IdeaStatusChange, TopicKind
@@ -40,6 +41,6 @@ def apply_idea_status(actor, topic, status, reply=""):
     topic.idea_status = status
     db.session.flush()
     record_activity(Verb.IDEA_STATUS_CHANGED, actor=actor, obj=topic,
-                    payload={"status": status.value, "previous": previous.value if previous else None,
-                             "change_id": change.id})
+                    payload=IdeaStatusChanged(topic_id=topic.id, status=status.value,
+                                              previous=previous.value if previous else None, change_id=change.id))
     return change

@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import PostCreated, PostDeleted, PostEdited
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
 from .access import can_write, is_moderator, visible_posts_clause
@@ -59,8 +60,8 @@ def reply(author, topic_id, body, *, reply_to_id=None):
     topic.last_poster_id = author.id
     db.session.flush()
     record_activity(Verb.POST_CREATED, actor=author, obj=post,
-                    payload={"topic_id": topic.id, "number": number, "mentions": content.mentioned_ids,
-                             "reply_to_author_id": reply_to.author_id if reply_to else None})
+                    payload=PostCreated(topic_id=topic.id, number=number, mentions=content.mentioned_ids,
+                                        reply_to_author_id=reply_to.author_id if reply_to else None))
     db.session.commit()
     return post
 
@@ -98,7 +99,7 @@ def edit_post(editor, post_id, body, *, title=None):
     if new_title:
         topic.title = new_title
     record_activity(Verb.POST_EDITED, actor=editor, obj=post,
-                    payload={"topic_id": topic.id, "revision": post.revision_count})
+                    payload=PostEdited(topic_id=topic.id, revision=post.revision_count))
     db.session.commit()
     return post
 
@@ -119,8 +120,8 @@ def delete_post(actor, post_id):
     if was_solution:
         topic.solved_post_id = None
     record_activity(Verb.POST_DELETED, actor=actor, obj=post,
-                    payload={"topic_id": topic.id, "author_id": post.author_id, "was_solution": was_solution,
-                             "by_moderator": post.author_id != actor.id})
+                    payload=PostDeleted(topic_id=topic.id, author_id=post.author_id, was_solution=was_solution,
+                                        by_moderator=post.author_id != actor.id))
     db.session.commit()
     return post
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..errors import Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import TopicClosedAsDuplicate, TopicCreated, TopicEdited, TopicLocked, TopicMoved, TopicPinned
 from ..permissions import Permission, can, ensure
 from ..rewards.privileges import ensure_privilege, has_privilege
 from ..rewards.rules import Privilege
@@ -70,8 +71,8 @@ def create_topic(author, *, category_id, kind, title, body, tags=()):
     db.session.add(post)
     db.session.flush()
     record_activity(Verb.TOPIC_CREATED, actor=author, obj=topic,
-                    payload={"post_id": post.id, "category_id": category.id, "kind": kind.value,
-                             "mentions": content.mentioned_ids})
+                    payload=TopicCreated(topic_id=topic.id, post_id=post.id, category_id=category.id,
+                                         kind=kind.value, mentions=content.mentioned_ids))
     db.session.commit()
     return topic
 
@@ -156,22 +157,24 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
     _change_details(actor, topic, title, tags)
     if category_id is not None and category_id != topic.category_id:
         category = get_category(actor, category_id)
-        record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, payload={"from": topic.category_id,
-                                                                            "to": category.id})
+        record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, payload=TopicMoved(
+            topic_id=topic.id, from_category_id=topic.category_id, to_category_id=category.id))
         topic.category_id = category.id
     if duplicate_of_id is not _UNSET and duplicate_of_id != topic.duplicate_of_id:
         _check_duplicate_target(actor, topic, duplicate_of_id)
         topic.duplicate_of_id = duplicate_of_id
         record_activity(Verb.TOPIC_CLOSED_AS_DUPLICATE, actor=actor, obj=topic,
-                        payload={"original_id": duplicate_of_id})
+                        payload=TopicClosedAsDuplicate(topic_id=topic.id, original_id=duplicate_of_id))
     if idea_status is not None:
         apply_idea_status(actor, topic, idea_status, status_reply)
     if pinned is not None and pinned != topic.pinned:
         topic.pinned = pinned
-        record_activity(Verb.TOPIC_PINNED, actor=actor, obj=topic, payload={"pinned": pinned})
+        record_activity(Verb.TOPIC_PINNED, actor=actor, obj=topic,
+                        payload=TopicPinned(topic_id=topic.id, pinned=pinned))
     if locked is not None and locked != topic.locked:
         topic.locked = locked
-        record_activity(Verb.TOPIC_LOCKED, actor=actor, obj=topic, payload={"locked": locked})
+        record_activity(Verb.TOPIC_LOCKED, actor=actor, obj=topic,
+                        payload=TopicLocked(topic_id=topic.id, locked=locked))
     db.session.commit()
     return topic
 
@@ -213,7 +216,8 @@ def _change_details(actor, topic, title, tags):
             topic.tags = new_tags
             changed.append("tags")
     if changed:
-        record_activity(Verb.TOPIC_EDITED, actor=actor, obj=topic, payload={"fields": changed})
+        record_activity(Verb.TOPIC_EDITED, actor=actor, obj=topic,
+                        payload=TopicEdited(topic_id=topic.id, fields=changed))
 
 
 def _check_duplicate_target(actor, topic, original_id):

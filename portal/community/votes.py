@@ -8,6 +8,7 @@ from ..auth.models import User
 from ..errors import Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import Voted, VoteRetracted, VoteReversed
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
 from ..upsert import insert_unless_exists
@@ -49,8 +50,7 @@ def cast(voter, post_id, value):
         existing.value, existing.updated_at = value, utcnow()
     _adjust_score(post, value - previous)
     record_activity(Verb.VOTED, actor=voter, obj=post,
-                    payload={"value": value, "previous": previous, "topic_id": post.topic_id,
-                             "author_id": post.author_id})
+                    payload=Voted(topic_id=post.topic_id, author_id=post.author_id, value=value, previous=previous))
     db.session.commit()
     db.session.refresh(post)
     return post
@@ -74,7 +74,7 @@ def retract(voter, post_id):
     db.session.delete(vote)
     _adjust_score(post, -vote.value)
     record_activity(Verb.VOTE_RETRACTED, actor=voter, obj=post,
-                    payload={"previous": vote.value, "topic_id": post.topic_id, "author_id": post.author_id})
+                    payload=VoteRetracted(topic_id=post.topic_id, author_id=post.author_id, previous=vote.value))
     db.session.commit()
     db.session.refresh(post)
     return post
@@ -96,8 +96,8 @@ def reverse_votes_between(moderator, first_id, second_id):
         db.session.delete(vote)
         _adjust_score(post, -vote.value)
         record_activity(Verb.VOTE_REVERSED, actor=moderator, obj=post,
-                        payload={"voter_id": vote.voter_id, "previous": vote.value, "topic_id": post.topic_id,
-                                 "author_id": post.author_id})
+                        payload=VoteReversed(topic_id=post.topic_id, author_id=post.author_id,
+                                             voter_id=vote.voter_id, previous=vote.value))
     audit(moderator, "votes.reversed_between", db.session.get(User, first_id), other_id=second_id, votes=len(rows))
     db.session.commit()
     return len(rows)

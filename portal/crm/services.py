@@ -8,6 +8,7 @@ from ..audit import audit
 from ..errors import Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import CustomerStageChanged
 from ..permissions import Permission, ensure
 from .models import Customer, LifecycleStage, ValueTier
 
@@ -39,8 +40,8 @@ def change_lifecycle_stage(actor, customer_id, stage, *, cause):
     """Move a customer to another lifecycle stage, keeping why; committed.
 
     The one way every stage change goes (staff UI, CSV import, API, rules), so
-    each leaves one CUSTOMER_STAGE_CHANGED activity with {"from", "to",
-    "cause"} and an audit entry, and whatever listens (referral conversion
+    each leaves one CUSTOMER_STAGE_CHANGED activity (payload
+    CustomerStageChanged) and an audit entry, and whatever listens (referral conversion
     among them) runs in the same transaction. `actor` None is the CLI or an
     import; a user needs EDIT_CUSTOMERS. Moving to the stage it already has
     records nothing. Returns the customer.
@@ -64,7 +65,7 @@ def change_lifecycle_stage(actor, customer_id, stage, *, cause):
     customer.lifecycle_stage = stage
     audit(actor, "customer.stage_changed", customer, old=old.value, new=stage.value, cause=cause)
     record_activity(Verb.CUSTOMER_STAGE_CHANGED, actor=actor, obj=customer, customer_id=customer.id,
-                    payload={"from": old.value, "to": stage.value, "cause": cause})
+                    payload=CustomerStageChanged(from_stage=old.value, to_stage=stage.value, cause=cause))
     db.session.commit()
     return customer
 

@@ -10,6 +10,7 @@ from ..community.models import Post, Vote
 from ..errors import Conflict, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import AccountsLinked
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
 from ..upsert import insert_unless_exists
@@ -61,7 +62,7 @@ def link_accounts(moderator, first_id, second_id, reason=""):
                                                           AccountLink.user_b_id == second.id))
     audit(moderator, "accounts.linked", first, other_id=second.id, reason=reason)
     record_activity(Verb.ACCOUNTS_LINKED, actor=moderator, obj=link,
-                    payload={"user_ids": [first.id, second.id]}, customer_id=first.customer_id)
+                    payload=AccountsLinked(user_ids=[first.id, second.id]), customer_id=first.customer_id)
     db.session.commit()
     return link
 

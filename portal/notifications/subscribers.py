@@ -5,7 +5,7 @@ from ..auth.models import User, UserStatus
 from ..community.access import readers_among
 from ..community.follows import followers
 from ..community.models import FollowTarget, Post, Vote
-from ..events import Verb, activity_recorded
+from ..events import Verb, listens_to
 from ..extensions import db
 from .models import Notification
 
@@ -39,42 +39,42 @@ def _post_data(post):
     return {"number": post.number}
 
 
-@activity_recorded.connect_via(Verb.POST_CREATED)
-def on_reply(verb, activity, obj, **extra):
-    post, payload = obj, activity.payload
+@listens_to(Verb.POST_CREATED)
+def on_reply(verb, activity, payload, obj, **extra):
+    post = obj
     _write(_ordered(
-        ("mention", payload.get("mentions", [])),
-        ("quote", [payload["reply_to_author_id"]] if payload.get("reply_to_author_id") else []),
+        ("mention", payload.mentions),
+        ("quote", [payload.reply_to_author_id] if payload.reply_to_author_id else []),
         ("reply", [post.topic.author_id]),
         ("followed_reply", followers(FollowTarget.TOPIC, post.topic_id)),
     ), activity, post.topic, _post_data(post))
 
 
-@activity_recorded.connect_via(Verb.TOPIC_CREATED)
-def on_new_topic(verb, activity, obj, **extra):
+@listens_to(Verb.TOPIC_CREATED)
+def on_new_topic(verb, activity, payload, obj, **extra):
     topic = obj
     _write(_ordered(
-        ("mention", activity.payload.get("mentions", [])),
+        ("mention", payload.mentions),
         ("new_topic", followers(FollowTarget.CATEGORY, topic.category_id)),
         ("new_topic", followers(FollowTarget.USER, topic.author_id)),
     ), activity, topic, {"number": 1})
 
 
-@activity_recorded.connect_via(Verb.ANSWER_ACCEPTED)
+@listens_to(Verb.ANSWER_ACCEPTED)
 def on_accepted(verb, activity, obj, **extra):
     post = obj
     _write({post.author_id: "accepted"}, activity, post.topic, _post_data(post))
 
 
-@activity_recorded.connect_via(Verb.IDEA_STATUS_CHANGED)
-def on_idea_status(verb, activity, obj, **extra):
+@listens_to(Verb.IDEA_STATUS_CHANGED)
+def on_idea_status(verb, activity, payload, obj, **extra):
     topic = obj
     voters = db.session.scalars(
         sa.select(Vote.voter_id).join(Post, Post.id == Vote.post_id)
         .where(Post.topic_id == topic.id, Post.number == 1, Vote.value == 1)
     ).all()
     _write(_ordered(("idea_status", [topic.author_id, *voters])), activity, topic,
-           {"status": activity.payload["status"]})
+           {"status": payload.status})
 
 
 def _write_to_actor(activity, kind, data):
@@ -84,11 +84,11 @@ def _write_to_actor(activity, kind, data):
         db.session.add(Notification(user_id=holder.id, kind=kind, data=data))
 
 
-@activity_recorded.connect_via(Verb.LEVEL_REACHED)
-def on_level_reached(verb, activity, **extra):
-    _write_to_actor(activity, "level_up", {"level": activity.payload["level"], "member_id": activity.actor_id})
+@listens_to(Verb.LEVEL_REACHED)
+def on_level_reached(verb, activity, payload, **extra):
+    _write_to_actor(activity, "level_up", {"level": payload.level, "member_id": activity.actor_id})
 
 
-@activity_recorded.connect_via(Verb.BADGE_AWARDED)
-def on_badge_awarded(verb, activity, **extra):
-    _write_to_actor(activity, "badge", {"badge": activity.payload["badge"]})
+@listens_to(Verb.BADGE_AWARDED)
+def on_badge_awarded(verb, activity, payload, **extra):
+    _write_to_actor(activity, "badge", {"badge": payload.badge})

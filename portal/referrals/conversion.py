@@ -5,6 +5,7 @@ from ..auth.models import User
 from ..crm.models import LifecycleStage
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import ReferralConverted
 from ..sqltypes import utcnow
 from .models import Referral, ReferralStatus
 
@@ -40,6 +41,6 @@ def convert_referrals(customer_id, *, actor=None):
         if won is None:
             continue
         record_activity(Verb.REFERRAL_CONVERTED, actor=actor, obj=referral, customer_id=customer_id,
-                        payload={"referrer_id": referral.referrer_id, "invitee_id": referral.invitee_id})
+                        payload=ReferralConverted(referrer_id=referral.referrer_id, invitee_id=referral.invitee_id))
         converted.append(referral)
     return converted

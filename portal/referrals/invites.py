@@ -11,6 +11,7 @@ from ..emails import queue_mail
 from ..errors import Conflict, Invalid, TooManyRequests
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import ReferralInvited
 from ..permissions import Permission, ensure
 from ..sqltypes import start_of_utc_day, utcnow
 from ..upsert import insert_unless_exists
@@ -48,7 +49,7 @@ def invite_friend(referrer, email):
     referral = db.session.scalar(sa.select(Referral).where(Referral.referrer_id == referrer.id,
                                                            Referral.invitee_email == email))
     record_activity(Verb.REFERRAL_INVITED, actor=referrer, obj=referral,
-                    payload={"referrer_id": referrer.id, "invitee_email": email})
+                    payload=ReferralInvited(referrer_id=referrer.id, invitee_email=email))
     queue_mail(InviteRecipient(email, referrer.locale),
                _l("%(name)s invited you to %(community)s", name=referrer.name,
                   community=current_app.config["COMMUNITY_NAME"]),

@@ -5,6 +5,7 @@ from ..auth.models import User, UserStatus
 from ..errors import NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import ReferralRejected, ReferralSignedUp
 from ..sqltypes import utcnow
 from . import fraud
 from .codes import referrer_for_code
@@ -38,19 +39,19 @@ def record_signup(invitee, *, code=None, source=None, ip=None, device_id=None):
     referral.invitee_id, referral.ip_address, referral.device_id = invitee.id, ip, device_id
     violation = fraud.first_violation(fraud.SignupFacts(referrer, invitee, referral.code, ip, device_id))
     referral.signed_up_at = utcnow()
-    payload = {"referrer_id": referrer.id, "invitee_id": invitee.id}
+    people = {"referrer_id": referrer.id, "invitee_id": invitee.id}
     if violation is None:
         referral.status = ReferralStatus.SIGNED_UP
         db.session.flush()
         record_activity(Verb.REFERRAL_SIGNED_UP, actor=invitee, obj=referral,
-                        payload={**payload, "source": str(referral.source)})
+                        payload=ReferralSignedUp(**people, source=str(referral.source)))
     else:
         referral.status = ReferralStatus.REJECTED
         referral.fraud_reason, referral.fraud_detail = str(violation[0]), violation[1]
         referral.rejected_at = referral.signed_up_at
         db.session.flush()
         record_activity(Verb.REFERRAL_REJECTED, actor=invitee, obj=referral,
-                        payload={**payload, "reason": str(violation[0])})
+                        payload=ReferralRejected(**people, reason=str(violation[0])))
     return referral
 
 

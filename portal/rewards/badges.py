@@ -10,7 +10,7 @@ One subscriber per verb checks the badges listening to it and awards those
 newly earned, in the action's transaction. A badge is held at most once per
 member (unique constraint on user_badges, `insert_unless_exists`), so repeated
 or concurrent actions never duplicate it; each new badge records one
-BADGE_AWARDED activity (actor = the holder, payload {"badge": key}).
+BADGE_AWARDED activity (actor = the holder, payload BadgeAwarded).
 
 Badges are kept once earned, as on Stack Overflow: a retracted vote, an
 unaccepted answer, a deleted post or a broken streak takes back the points the
@@ -29,9 +29,10 @@ from sqlalchemy.orm import contains_eager
 from ..auth.models import User, UserStatus
 from ..community.models import IdeaStatus, Post, Topic, TopicKind, Vote
 from ..errors import NotFound
-from ..events import Verb, activity_recorded, record_activity
+from ..events import Verb, listens_to, record_activity
 from ..extensions import db
 from ..moderation.links import are_linked
+from ..payloads import BadgeAwarded
 from ..permissions import Role
 from ..sqltypes import utcnow
 from ..upsert import insert_unless_exists
@@ -62,36 +63,35 @@ class Badge:
     name: object  # a lazy translated string
     description: object
     verbs: tuple[Verb, ...]
-    # Who the activity may have earned the badge for (a user id), or None. No queries.
+    # Who the activity may have earned the badge for: (activity, payload, obj) -> a user id or None. No queries.
     earner: Callable
-    # A figure about the candidate (holder id, activity, obj) -> int, and the value it must reach.
+    # A figure about the candidate (holder id, payload, obj) -> int, and the value it must reach.
     measure: Callable | None = None
     threshold: int = 1
 
 
 # -- earners: who an activity may have earned a badge for ------------------------------------
 
-def _actor(activity, obj):
+def _actor(activity, payload, obj):
     return activity.actor_id
 
 
 def _author_of_kind(kind):
-    def earner(activity, obj):
-        return activity.actor_id if activity.payload.get("kind") == kind else None
+    def earner(activity, payload, obj):
+        return activity.actor_id if payload.kind == kind else None
     return earner
 
 
-def _upvoter(activity, obj):
-    return activity.actor_id if activity.payload.get("value", 0) > 0 else None
+def _upvoter(activity, payload, obj):
+    return activity.actor_id if payload.value > 0 else None
 
 
 def _upvoted_author(first_post):
     """The author of an upvoted question (first_post) or answer; votes between linked accounts count for nothing."""
-    def earner(activity, obj):
-        if activity.payload.get("value", 0) <= 0 or (obj.number == 1) != first_post:
+    def earner(activity, payload, obj):
+        if payload.value <= 0 or (obj.number == 1) != first_post:
             return None
-        author_id = activity.payload.get("author_id", obj.author_id)
-        return None if are_linked(activity.actor_id, author_id) else author_id
+        return None if are_linked(activity.actor_id, payload.author_id) else payload.author_id
     return earner
 
 
@@ -99,37 +99,35 @@ _upvoted_answer_author = _upvoted_author(first_post=False)
 _upvoted_question_author = _upvoted_author(first_post=True)
 
 
-def _answerer(activity, obj):
-    answerer, asker = activity.payload["answerer_id"], activity.payload["asker_id"]
-    return answerer if answerer != asker else None  # answering yourself earns nothing
+def _answerer(activity, payload, obj):
+    return payload.answerer_id if payload.answerer_id != payload.asker_id else None  # yourself earns nothing
 
 
-def _asker(activity, obj):
-    answerer, asker = activity.payload["answerer_id"], activity.payload["asker_id"]
-    return asker if answerer != asker else None
+def _asker(activity, payload, obj):
+    return payload.asker_id if payload.answerer_id != payload.asker_id else None
 
 
-def _replier_to_someone_else(activity, obj):
+def _replier_to_someone_else(activity, payload, obj):
     return activity.actor_id if obj.topic.author_id != activity.actor_id else None
 
 
-def _idea_author_when_taken_up(activity, obj):
+def _idea_author_when_taken_up(activity, payload, obj):
     taken_up = {IdeaStatus.PLANNED, IdeaStatus.IN_PROGRESS, IdeaStatus.DONE}
-    return obj.author_id if activity.payload.get("status") in taken_up else None
+    return obj.author_id if payload.status in taken_up else None
 
 
-def _referrer(activity, obj):
-    return activity.payload.get("referrer_id")
+def _referrer(activity, payload, obj):
+    return payload.referrer_id
 
 
 # -- measures: the figure a counting badge compares with its threshold -----------------------
 
-def _post_score(holder_id, activity, obj):
+def _post_score(holder_id, payload, obj):
     # Read from the database: the vote's UPDATE has run, the object in hand may predate it.
     return db.session.scalar(sa.select(Post.score).where(Post.id == obj.id)) or 0
 
 
-def _question_score(holder_id, activity, obj):
+def _question_score(holder_id, payload, obj):
     return db.session.scalar(
         sa.select(Post.score).join(Topic, Topic.id == Post.topic_id)
         .where(Post.id == obj.id, Topic.kind == TopicKind.QUESTION)) or 0
@@ -138,7 +136,7 @@ def _question_score(holder_id, activity, obj):
 HELPFUL_WEEK_DAYS = 7
 
 
-def _answer_upvotes_this_week(holder_id, activity, obj):
+def _answer_upvotes_this_week(holder_id, payload, obj):
     since = utcnow() - timedelta(days=HELPFUL_WEEK_DAYS)
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(Vote).join(Post, Post.id == Vote.post_id)
@@ -146,7 +144,7 @@ def _answer_upvotes_this_week(holder_id, activity, obj):
                Vote.value == 1, Vote.updated_at >= since))
 
 
-def _accepted_answers(holder_id, activity, obj):
+def _accepted_answers(holder_id, payload, obj):
     """Answers of the member's that are accepted now, on other people's questions."""
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(Topic).join(Post, Post.id == Topic.solved_post_id)
@@ -154,7 +152,7 @@ def _accepted_answers(holder_id, activity, obj):
                Topic.deleted_at.is_(None), Post.deleted_at.is_(None)))
 
 
-def _welcomed_a_first_topic(holder_id, activity, obj):
+def _welcomed_a_first_topic(holder_id, payload, obj):
     """1 if the reply is in the first topic a member (not staff) ever started."""
     topic = obj.topic
     first = db.session.scalar(
@@ -163,8 +161,8 @@ def _welcomed_a_first_topic(holder_id, activity, obj):
     return int(first == topic.id)
 
 
-def _streak(holder_id, activity, obj):
-    return activity.payload.get("streak", 0)
+def _streak(holder_id, payload, obj):
+    return payload.streak
 
 
 # -- the badges -----------------------------------------------------------------------------
@@ -249,7 +247,7 @@ def award_badge(user_id, key, cause=None):
                                             "activity_id": cause.id if cause is not None else None,
                                             "awarded_at": utcnow()}, key=("user_id", "badge")):
         return False
-    record_activity(Verb.BADGE_AWARDED, actor=db.session.get(User, user_id), payload={"badge": key})
+    record_activity(Verb.BADGE_AWARDED, actor=db.session.get(User, user_id), payload=BadgeAwarded(badge=key))
     return True
 
 
@@ -262,13 +260,13 @@ def _held(pairs):
         .where(UserBadge.user_id.in_(user_ids), UserBadge.badge.in_(keys))).all())
 
 
-def _badges_earned(verb, activity, obj=None, **extra):
+def badges_earned(verb, activity, payload, obj=None, **extra):
     """Award every badge listening to `verb` that this activity earned for someone."""
     earners, measures = {}, {}
     candidates = []
     for badge in _LISTENING[verb]:
         if badge.earner not in earners:
-            earners[badge.earner] = badge.earner(activity, obj)
+            earners[badge.earner] = badge.earner(activity, payload, obj)
         if earners[badge.earner] is not None:
             candidates.append((earners[badge.earner], badge))
     if not candidates:
@@ -279,7 +277,7 @@ def _badges_earned(verb, activity, obj=None, **extra):
             continue
         if badge.measure is not None:
             if (badge.measure, holder) not in measures:  # each figure is read once per activity
-                measures[badge.measure, holder] = badge.measure(holder, activity, obj)
+                measures[badge.measure, holder] = badge.measure(holder, payload, obj)
             if measures[badge.measure, holder] < badge.threshold:
                 continue
         award_badge(holder, badge.key, activity)
@@ -294,8 +292,7 @@ def _by_verb():
 
 
 _LISTENING = _by_verb()
-for verb in _LISTENING:
-    activity_recorded.connect(_badges_earned, sender=verb)
+listens_to(*_LISTENING)(badges_earned)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from sqlalchemy.orm import aliased
 from ..auth.models import User
 from ..events import Activity, Verb, record_activity
 from ..extensions import db
+from ..payloads import LevelReached
 from ..sqltypes import start_of_utc_day, utcnow
 from ..upsert import insert_unless_exists
 from .levels import level_for
@@ -52,7 +53,7 @@ def _announce_level_up(user_id, points, level_reached):
     if raised.rowcount == 1:
         member = db.session.get(User, user_id)
         record_activity(Verb.LEVEL_REACHED, actor=member, obj=member,
-                        payload={"level": level.number, "points": points})
+                        payload=LevelReached(level=level.number, points=points))
 
 
 def _vote_points_today(user_id):

@@ -8,6 +8,7 @@ from ..auth.models import User
 from ..events import Verb, record_activity
 from ..extensions import db
 from ..layout import is_page_request
+from ..payloads import Visited
 from ..sqltypes import utcnow
 
 
@@ -31,7 +32,7 @@ def record_daily_visit(user, today=None):
         return None
     streak = db.session.scalar(sa.select(User.visit_streak).where(User.id == user.id))
     activity = record_activity(Verb.VISITED, actor=user, obj=user,
-                               payload={"streak": streak, "day": today.isoformat()})
+                               payload=Visited(streak=streak, day=today))
     db.session.commit()
     return activity
 

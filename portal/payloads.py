@@ -1,0 +1,222 @@
+"""What each activity carries beyond its actor, object, customer, channel and time: one model per verb.
+
+This module is the contract. Subscribers read these attributes, webhooks
+will publish them as they are (`model_dump(mode="json")`, the same JSON the
+`activity.payload` column holds), and `record_activity()` refuses a payload
+of the wrong model for its verb. A field is never renamed or removed once
+published; add new ones with a default.
+
+Every event about a topic or one of its posts carries `topic_id`, so a
+subscriber that cares about topics (page caches, search, live pushes) needs
+no other lookup.
+"""
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .events import Verb
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NoDetails(Payload):
+    """Nothing beyond who did it, to what, and when."""
+
+
+# -- accounts ---------------------------------------------------------------------------------------
+
+class Registered(Payload):
+    referral_code: str | None = Field(default=None, description="The code typed or carried by a share link.")
+
+
+class Visited(Payload):
+    streak: int = Field(description="Days in a row with a visit, this one included.")
+    day: date = Field(description="The UTC day of the visit.")
+
+
+class LevelReached(Payload):
+    level: int = Field(description="The level's number, 1 being the first.")
+    points: int = Field(description="The member's points when they reached it.")
+
+
+class BadgeAwarded(Payload):
+    badge: str = Field(description="The badge's key.")
+
+
+class AccountsLinked(Payload):
+    user_ids: list[int] = Field(description="The two accounts a moderator marked as one person's.")
+
+
+class ProfileUpdated(Payload):
+    fields: list[str] = Field(description="Names of the profile fields that changed.")
+
+
+# -- topics and posts -------------------------------------------------------------------------------
+
+class TopicEvent(Payload):
+    topic_id: int
+
+
+class TopicCreated(TopicEvent):
+    post_id: int = Field(description="The opening post.")
+    category_id: int
+    kind: str = Field(description="discussion, question or idea.")
+    mentions: list[int] = Field(default_factory=list, description="Ids of the members @mentioned.")
+
+
+class TopicEdited(TopicEvent):
+    fields: list[str] = Field(description="title and/or tags.")
+
+
+class TopicMoved(TopicEvent):
+    from_category_id: int
+    to_category_id: int
+
+
+class TopicPinned(TopicEvent):
+    pinned: bool
+
+
+class TopicLocked(TopicEvent):
+    locked: bool
+
+
+class TopicClosedAsDuplicate(TopicEvent):
+    original_id: int | None = Field(description="The topic to continue in; null when reopened.")
+
+
+class PostCreated(TopicEvent):
+    number: int = Field(description="The post's position in its topic (1 opens it).")
+    mentions: list[int] = Field(default_factory=list, description="Ids of the members @mentioned.")
+    reply_to_author_id: int | None = Field(default=None, description="The author quoted or replied to.")
+
+
+class PostEdited(TopicEvent):
+    revision: int = Field(description="How many times the post has now been edited.")
+
+
+class PostDeleted(TopicEvent):
+    author_id: int
+    was_solution: bool = Field(description="Whether it was the accepted answer.")
+    by_moderator: bool = Field(description="Whether someone other than the author deleted it.")
+
+
+class PostFlagged(TopicEvent):
+    flag_id: int
+    reason: str
+
+
+class PostHidden(TopicEvent):
+    author_id: int
+
+
+class Voted(TopicEvent):
+    author_id: int = Field(description="The post's author, who earns or loses points.")
+    value: int = Field(description="1 (up) or -1 (down).")
+    previous: int = Field(description="The voter's earlier vote on this post: 1, -1 or 0 for none.")
+
+
+class VoteRetracted(TopicEvent):
+    author_id: int
+    previous: int = Field(description="The vote taken back: 1 or -1.")
+
+
+class VoteReversed(TopicEvent):
+    author_id: int
+    voter_id: int = Field(description="Whose vote a moderator took back (the actor is the moderator).")
+    previous: int
+
+
+class AnswerAccepted(TopicEvent):
+    answerer_id: int
+    asker_id: int
+
+
+class AnswerUnaccepted(AnswerAccepted):
+    pass
+
+
+class IdeaStatusChanged(TopicEvent):
+    status: str
+    previous: str | None
+    change_id: int
+
+
+class Followed(Payload):
+    target_type: str = Field(description="topic, category or user.")
+    target_id: int
+
+
+# -- referrals and customers ------------------------------------------------------------------------
+
+class ReferralInvited(Payload):
+    referrer_id: int
+    invitee_email: str
+
+
+class ReferralSignedUp(Payload):
+    referrer_id: int
+    invitee_id: int
+    source: str = Field(description="code, link or invite: how the code reached the friend.")
+
+
+class ReferralConverted(Payload):
+    referrer_id: int
+    invitee_id: int
+
+
+class ReferralRejected(Payload):
+    referrer_id: int
+    invitee_id: int
+    reason: str = Field(description="The fraud rule that rejected it.")
+
+
+class CustomerStageChanged(Payload):
+    from_stage: str
+    to_stage: str
+    cause: str = Field(description="Who or what moved it: staff, import, api, a rule.")
+
+
+PAYLOADS: dict[Verb, type[Payload]] = {
+    Verb.REGISTERED: Registered,
+    Verb.LOGGED_IN: NoDetails,
+    Verb.LOGGED_OUT: NoDetails,
+    Verb.VISITED: Visited,
+    Verb.LEVEL_REACHED: LevelReached,
+    Verb.BADGE_AWARDED: BadgeAwarded,
+    Verb.ACCOUNTS_LINKED: AccountsLinked,
+    Verb.PROFILE_UPDATED: ProfileUpdated,
+    Verb.PASSWORD_CHANGED: NoDetails,
+    Verb.PASSWORD_RESET: NoDetails,
+    Verb.ACCOUNT_DELETED: NoDetails,
+    Verb.TOPIC_CREATED: TopicCreated,
+    Verb.TOPIC_EDITED: TopicEdited,
+    Verb.TOPIC_MOVED: TopicMoved,
+    Verb.TOPIC_PINNED: TopicPinned,
+    Verb.TOPIC_LOCKED: TopicLocked,
+    Verb.TOPIC_CLOSED_AS_DUPLICATE: TopicClosedAsDuplicate,
+    Verb.POST_CREATED: PostCreated,
+    Verb.POST_EDITED: PostEdited,
+    Verb.POST_DELETED: PostDeleted,
+    Verb.POST_FLAGGED: PostFlagged,
+    Verb.POST_HIDDEN: PostHidden,
+    Verb.VOTED: Voted,
+    Verb.VOTE_RETRACTED: VoteRetracted,
+    Verb.VOTE_REVERSED: VoteReversed,
+    Verb.ANSWER_ACCEPTED: AnswerAccepted,
+    Verb.ANSWER_UNACCEPTED: AnswerUnaccepted,
+    Verb.IDEA_STATUS_CHANGED: IdeaStatusChanged,
+    Verb.FOLLOWED: Followed,
+    Verb.REFERRAL_INVITED: ReferralInvited,
+    Verb.REFERRAL_SIGNED_UP: ReferralSignedUp,
+    Verb.REFERRAL_CONVERTED: ReferralConverted,
+    Verb.REFERRAL_REJECTED: ReferralRejected,
+    Verb.CUSTOMER_STAGE_CHANGED: CustomerStageChanged,
+}
+
+
+def payload_schemas():
+    """{verb: JSON Schema of its payload}: the webhook contract, for documentation and clients."""
+    return {str(verb): model.model_json_schema() for verb, model in PAYLOADS.items()}
