@@ -26,6 +26,7 @@ from .crm.models import Customer, LifecycleStage
 from .crm.services import assign_value_tiers, change_lifecycle_stage
 from .events import Activity
 from .extensions import db
+from .levels import level_for
 from .notifications.models import Notification
 from .permissions import Role
 from .referrals import invites, signups
@@ -464,6 +465,7 @@ def _members(customers, password_hash):
                 timezone=member.timezone,
                 bio=member.bio,
                 points=member.points,
+                level_number=level_for(member.points).number,
                 customer=customers[domain] if domain else None,
                 password_hash=password_hash,
                 created_at=_days_ago(member.joined_days_ago),

@@ -1,17 +1,26 @@
 """Who may do what, and whose records they may see: one mechanism for all.
 
 A role grants feature permissions (`Permission`) and a data scope per kind of
-record (`Scope`: own, team, all). Views and API endpoints declare what they
-need with `@require(...)`; services and the CLI call `ensure(user, ...)`;
-queries over scoped records go through `scoped(...)`.
+record (`Scope`: own, team, all). Some permissions are also earned by level,
+as Discourse's trust levels are (`EARNED_BY_LEVEL`: links, flags, new tags,
+retitling, closing duplicates): a role that holds one has it only from the
+level an admin set for it, except roles that moderate, which hold them all.
+A sales rep is staff but never moderates, so they earn these like members.
+`can()` and `ensure()` answer role, level and all together; views and API
+endpoints declare what they need with `@require(...)`; queries over scoped
+records go through `scoped(...)`.
 """
 import enum
 from functools import wraps
 
+from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .errors import Forbidden, Unauthorized
+from .levels import SETTING_KEY, level_named
+from .settings import stored_setting
 
 
 class Role(enum.StrEnum):
@@ -42,6 +51,11 @@ class Permission(enum.StrEnum):
     FLAG = "flag"
     MESSAGE = "message"
     REFER = "refer"
+    # earned by level (see EARNED_BY_LEVEL)
+    POST_LINKS = "post_links"
+    CREATE_TAGS = "create_tags"
+    EDIT_OTHERS_TOPICS = "edit_others_topics"
+    CLOSE_DUPLICATES = "close_duplicates"
     # community staff
     MODERATE = "moderate"
     VIEW_CUSTOMERS = "view_customers"
@@ -59,6 +73,26 @@ class Permission(enum.StrEnum):
     MANAGE_WEBHOOKS = "manage_webhooks"
     VIEW_AUDIT_LOG = "view_audit_log"
 
+    @property
+    def label(self):
+        return EARNED_BY_LEVEL[self].label if self in EARNED_BY_LEVEL else self.value
+
+
+class _Earned:
+    def __init__(self, default_level, label):
+        self.default_level, self.label = default_level, label
+
+
+# The permissions members earn by level, with the level each needs until an admin changes it
+# (the rewards settings page). Creating tags defaults to the deployment's TAG_CREATE_MIN_LEVEL.
+EARNED_BY_LEVEL = {
+    Permission.POST_LINKS: _Earned(2, _l("Post links and images")),
+    Permission.FLAG: _Earned(2, _l("Flag posts")),
+    Permission.CREATE_TAGS: _Earned(3, _l("Create new tags")),
+    Permission.EDIT_OTHERS_TOPICS: _Earned(4, _l("Edit others' titles and tags")),
+    Permission.CLOSE_DUPLICATES: _Earned(4, _l("Close topics as duplicates")),
+}
+
 
 class Scope(enum.IntEnum):
     NONE = 0
@@ -73,7 +107,8 @@ class Record(enum.StrEnum):
     LEAD = "lead"
 
 
-_MEMBER = {Permission.POST, Permission.VOTE, Permission.FLAG, Permission.MESSAGE, Permission.REFER}
+_MEMBER = {Permission.POST, Permission.VOTE, Permission.FLAG, Permission.MESSAGE, Permission.REFER,
+           Permission.POST_LINKS, Permission.CREATE_TAGS, Permission.EDIT_OTHERS_TOPICS, Permission.CLOSE_DUPLICATES}
 _SALES = _MEMBER | {Permission.WORK_LEADS, Permission.VIEW_CUSTOMERS}
 
 ROLE_PERMISSIONS = {
@@ -98,11 +133,37 @@ ROLE_SCOPES = {
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.SALES, Role.SALES_MANAGER, Role.ADMIN})
 
 
+def level_required(permission):
+    """The level from which a role that doesn't moderate holds `permission` (one of EARNED_BY_LEVEL)."""
+    stored = stored_setting(SETTING_KEY).get("privileges", {})
+    if str(permission) in stored:
+        return stored[str(permission)]
+    if permission == Permission.CREATE_TAGS:
+        return current_app.config["TAG_CREATE_MIN_LEVEL"]
+    return EARNED_BY_LEVEL[permission].default_level
+
+
+def level_requirements():
+    """{permission: level required} for every permission earned by level."""
+    return {permission: level_required(permission) for permission in EARNED_BY_LEVEL}
+
+
+def _granted_by_role(user, permission):
+    return permission in ROLE_PERMISSIONS[Role(user.role)]
+
+
+def _level_short_of(user, permission):
+    """Whether the role grants `permission` but the user's level doesn't reach it yet."""
+    if permission not in EARNED_BY_LEVEL or Permission.MODERATE in ROLE_PERMISSIONS[Role(user.role)]:
+        return False
+    return user.level_number < level_required(permission)
+
+
 def can(user, permission):
-    """Whether `user` (possibly anonymous) holds `permission`."""
+    """Whether `user` (possibly anonymous) holds `permission`: by role, and by level where it is earned."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return permission in ROLE_PERMISSIONS[Role(user.role)]
+    return _granted_by_role(user, permission) and not _level_short_of(user, permission)
 
 
 def scope(user, record):
@@ -113,11 +174,21 @@ def scope(user, record):
 
 
 def ensure(user, permission):
-    """Raise Unauthorized or Forbidden unless `user` holds `permission`."""
+    """Raise Unauthorized or Forbidden unless `user` holds `permission`.
+
+    When only the level is missing, the Forbidden says which level unlocks it
+    (code `level_too_low`), so a member knows what to work towards.
+    """
     if not getattr(user, "is_authenticated", False):
         raise Unauthorized()
-    if not can(user, permission):
-        raise Forbidden()
+    if can(user, permission):
+        return
+    if user.is_active and _granted_by_role(user, permission):
+        needed = level_named(level_required(permission))
+        raise Forbidden("level_too_low", _("%(privilege)s unlocks at the %(level)s level (%(points)d points).",
+                                           privilege=permission.label, level=needed.label,
+                                           points=needed.threshold))
+    raise Forbidden()
 
 
 def scoped(query, user, record, *, owner_column, team_column=None):

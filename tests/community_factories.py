@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from portal.community import posts, topics
 from portal.community.models import Access, Category
 from portal.extensions import db
+from portal.levels import level_for
 from portal.permissions import Role
-from portal.rewards.levels import level_for
 from portal.rewards.models import PointsEntry
 
 LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
@@ -35,7 +35,7 @@ def with_points(user, points):
     """Put `points` on a member's ledger as an opening balance (no level-up notice), so they hold a level."""
     db.session.add(PointsEntry(user_id=user.id, delta=points, rule="opening_balance"))
     user.points += points
-    user.level_reached = level_for(user.points).number
+    user.level_number = user.level_reached = level_for(user.points).number
     db.session.commit()
     return user
 

@@ -53,7 +53,7 @@ def test_permission_matrix_for_admin_api(client, make_user, bearer, role):
     assert owners == ({user.id, other.id} if role == Role.ADMIN else {user.id})
 
 
-def test_role_feature_permissions():
+def test_role_feature_permissions(app):  # earned permissions read the level settings
     assert Permission.MODERATE not in {p for p in Permission if can(_Fake(Role.SALES), p)}
     assert can(_Fake(Role.MODERATOR), Permission.MODERATE)
     assert not can(_Fake(Role.MEMBER), Permission.VIEW_CUSTOMERS)
@@ -65,6 +65,7 @@ def test_role_feature_permissions():
 
 class _Fake:
     is_authenticated = True
+    level_number = 1
 
     def __init__(self, role, active=True, id=1, team_id=None):
         self.role, self.is_active, self.id, self.team_id = role, active, id, team_id

@@ -302,3 +302,41 @@ def test_only_roles_that_moderate_hold_the_level_privileges_by_role(client, bear
         assert client.patch(url, json=change, headers=headers).status_code == (200 if may else 403), change
     stored = db.session.get(Topic, topic.id)
     assert (stored.title == "Export a dashboard?") is not may
+
+
+def test_community_code_asks_permissions_only():
+    """One permission question: nothing in portal/community imports from portal/rewards."""
+    import pathlib
+
+    community = pathlib.Path(__file__).resolve().parent.parent / "portal" / "community"
+    offenders = [path.name for path in community.glob("*.py")
+                 if "from ..rewards" in path.read_text() or "portal.rewards" in path.read_text()]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("role, points, may_flag, may_retitle", [
+    (Role.MEMBER, 0, False, False), (Role.MEMBER, 60, True, False), (Role.MEMBER, 1000, True, True),
+    (Role.SALES, 0, False, False), (Role.SALES, 1000, True, True),  # sales earn them as members do
+    (Role.MODERATOR, 0, True, True), (Role.ADMIN, 0, True, True),   # roles that moderate hold them all
+])
+def test_can_answers_role_and_level_together(make_user, role, points, may_flag, may_retitle):
+    from portal.permissions import Permission, can
+
+    user = with_points(established(make_user, role), points) if points else established(make_user, role)
+    assert can(user, Permission.FLAG) is may_flag
+    assert can(user, Permission.EDIT_OTHERS_TOPICS) is may_retitle
+    assert can(user, Permission.MODERATE) is (role in (Role.MODERATOR, Role.ADMIN))
+
+
+def test_the_ledger_keeps_the_level_on_the_user_and_thresholds_move_everyone(app, admin, qa, make_user):
+    author = established(make_user)
+    topic = ask(author, qa)
+    assert db.session.get(User, author.id).level_number == 1
+    settings = reward_settings()
+    settings["thresholds"] = [0, 2, 200, 1000, 5000]  # the 2 points of one topic now reach Member
+    update_reward_settings(admin, rules=settings["rules"], daily_vote_cap=settings["daily_vote_cap"],
+                           thresholds=settings["thresholds"], privileges=settings["privileges"])
+    assert db.session.get(User, author.id).level_number == 2
+    posts_points = points(author)
+    answer(author, topic)  # +1 through the ledger
+    assert points(author) == posts_points + 1 and db.session.get(User, author.id).level_number == 2

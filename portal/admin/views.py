@@ -11,10 +11,10 @@ from ..auth.tokens import create_token_for, revoke_token, tokens_visible_to
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import show_errors
-from ..permissions import Permission, Role, require
+from ..levels import current_levels
+from ..permissions import EARNED_BY_LEVEL, Permission, Role, require
 from ..rewards import rule_settings
-from ..rewards.levels import current_levels
-from ..rewards.rules import Privilege, Rule
+from ..rewards.rules import Rule
 from . import services
 from .forms import NewTeamForm, NewTokenForm, RewardSettingsForm, RoleForm, SuspendForm, TeamForm
 
@@ -168,7 +168,7 @@ def reward_settings():
     elif form.is_submitted():
         flash(_("Your form expired. Please reload the page and try again."), "error")
     return render_template("admin/reward_settings.html", form=form, values=values, errors=errors,
-                           rules=list(Rule), levels=current_levels(), privileges=list(Privilege)), \
+                           rules=list(Rule), levels=current_levels(), privileges=list(EARNED_BY_LEVEL)), \
         422 if errors or form.is_submitted() else 200
 
 
@@ -177,5 +177,5 @@ def _submitted_reward_settings(data):
         "rules": {str(rule): data.get(f"rule_{rule}", "") for rule in Rule},
         "daily_vote_cap": data.get("daily_vote_cap", ""),
         "thresholds": [data.get(f"threshold_{level.number}", "") for level in current_levels()],
-        "privileges": {str(privilege): data.get(f"privilege_{privilege}", "") for privilege in Privilege},
+        "privileges": {str(permission): data.get(f"privilege_{permission}", "") for permission in EARNED_BY_LEVEL},
     }

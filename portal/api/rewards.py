@@ -5,9 +5,9 @@ from flask import jsonify
 from flask_login import current_user
 from pydantic import BaseModel, Field, field_validator
 
+from ..levels import progress
 from ..permissions import require_login
 from ..rewards import badges, history, leaderboards
-from ..rewards.levels import progress
 from . import bp
 from .community import AuthorOut, PageArgs, PageOut
 from .spec import documented, dump, parse_query

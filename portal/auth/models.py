@@ -8,8 +8,8 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..levels import level_named
 from ..permissions import STAFF_ROLES, Role, can
-from ..rewards.levels import level_for
 from ..sqltypes import UTCDateTime, str_enum, utcnow
 
 
@@ -52,6 +52,8 @@ class User(UserMixin, db.Model):
     customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", use_alter=True), index=True)
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
     points: Mapped[int] = mapped_column(default=0)
+    # The level the points reach now, kept by the ledger with the points (see levels.py).
+    level_number: Mapped[int] = mapped_column(default=1, server_default="1")
     # The highest level the member has been told they reached: a level-up notifies once.
     level_reached: Mapped[int] = mapped_column(default=1, server_default="1")
     # Daily visits (UTC days): the last one and how many days in a row.
@@ -84,7 +86,7 @@ class User(UserMixin, db.Model):
 
     @property
     def level(self):
-        return level_for(self.points)
+        return level_named(self.level_number)
 
     @property
     def initials(self):

@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 from ..auth.models import User, UserStatus
 from ..errors import Invalid
 from ..extensions import db
-from ..rewards.privileges import has_privilege, unlocking_level
-from ..rewards.rules import Privilege
+from ..levels import level_named
+from ..permissions import Permission, can, level_required
 from ..text import weighted_length
 from . import markdown
 from .limits import may_post_links
@@ -80,8 +80,8 @@ def resolve_tags(user, names):
     existing = {t.name: t for t in db.session.scalars(sa.select(Tag).where(Tag.name.in_(wanted)))} if wanted else {}
     missing = [name for name in wanted if name not in existing]
     if missing:
-        if not has_privilege(user, Privilege.CREATE_TAGS):
-            level = unlocking_level(Privilege.CREATE_TAGS)
+        if not can(user, Permission.CREATE_TAGS):
+            level = level_named(level_required(Permission.CREATE_TAGS))
             raise Invalid("tag_unknown", fields={"tags": _l(
                 "These tags don't exist yet: %(tags)s. Members can create tags from the %(level)s level on.",
                 tags=", ".join(missing), level=level.label)})

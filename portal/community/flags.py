@@ -9,8 +9,6 @@ from ..events import Verb, record_activity
 from ..extensions import db
 from ..payloads import PostFlagged, PostHidden
 from ..permissions import Permission, ensure
-from ..rewards.privileges import ensure_privilege
-from ..rewards.rules import Privilege
 from ..sqltypes import utcnow
 from ..upsert import insert_unless_exists
 from .models import Flag, FlagReason
@@ -22,7 +20,6 @@ TEXT_MAX = 500
 def flag_post(flagger, post_id, reason, text=""):
     """One flag per member and post; the FLAGS_TO_HIDE-th open flag hides the post."""
     ensure(flagger, Permission.FLAG)
-    ensure_privilege(flagger, Privilege.FLAG)
     post = get_post(flagger, post_id)
     try:
         reason = FlagReason(reason)

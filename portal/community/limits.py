@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 
 from ..errors import TooManyRequests
 from ..extensions import db
-from ..rewards.privileges import has_privilege
-from ..rewards.rules import Privilege
+from ..permissions import Permission, can
 from ..sqltypes import utcnow
 from .models import Post
 
@@ -20,7 +19,7 @@ def is_new_account(user):
 
 def may_post_links(user):
     """Links and images: not in an account's first hours, and only from the level that unlocks them."""
-    return not is_new_account(user) and has_privilege(user, Privilege.POST_LINKS)
+    return not is_new_account(user) and can(user, Permission.POST_LINKS)
 
 
 def _posts_since(user, since, *, first_posts):

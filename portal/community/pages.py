@@ -14,8 +14,6 @@ from ..auth.models import User, UserStatus
 from ..errors import NotFound
 from ..extensions import db
 from ..permissions import Permission, Role, can
-from ..rewards.privileges import has_privilege
-from ..rewards.rules import Privilege
 from . import access, follows, posts, reading, topics
 from .models import Category, FollowTarget, IdeaStatusChange, Post, Topic, TopicKind
 
@@ -169,7 +167,7 @@ def topic_page(user, topic_id, page=1):
     votes = posts.my_votes(user, page_of_posts.items)
     moderator = access.is_moderator(user)
     reply_state = _reply_state(user, topic, moderator)
-    may_flag = can(user, Permission.FLAG) and has_privilege(user, Privilege.FLAG)
+    may_flag = can(user, Permission.FLAG)
     entries = [_entry(user, topic, post, votes.get(post.id, 0), moderator, reply_state, may_flag)
                for post in page_of_posts.items]
     open_to_change = not topic.deleted_at and _signed_in(user)

@@ -12,8 +12,6 @@ from ..events import Verb, record_activity
 from ..extensions import db
 from ..payloads import TopicClosedAsDuplicate, TopicCreated, TopicEdited, TopicLocked, TopicMoved, TopicPinned
 from ..permissions import Permission, can, ensure
-from ..rewards.privileges import ensure_privilege, has_privilege
-from ..rewards.rules import Privilege
 from ..sqltypes import utcnow
 from .access import can_read, can_write, is_moderator, visible_topics
 from .content import Body, clean_title, normalise_tag, resolve_tags
@@ -184,20 +182,20 @@ def _ensure_may_change(actor, topic, *, details, duplicate, staff):
     if staff:
         ensure(actor, Permission.MODERATE)
     if details and not may_edit_details(actor, topic):
-        ensure_privilege(actor, Privilege.EDIT_OTHERS_TOPICS)
-    if duplicate and not may_close_duplicates(actor):
-        ensure_privilege(actor, Privilege.CLOSE_DUPLICATES)
+        ensure(actor, Permission.EDIT_OTHERS_TOPICS)
+    if duplicate:
+        ensure(actor, Permission.CLOSE_DUPLICATES)
 
 
 def may_edit_details(user, topic):
     """Whether `user` may change this topic's title and tags: its author, a moderator, or by level."""
     own = can(user, Permission.POST) and user.id == topic.author_id
-    return own or is_moderator(user) or has_privilege(user, Privilege.EDIT_OTHERS_TOPICS)
+    return own or can(user, Permission.EDIT_OTHERS_TOPICS)
 
 
 def may_close_duplicates(user):
     """Whether `user` may close topics as duplicates (and reopen them): a moderator, or by level."""
-    return is_moderator(user) or has_privilege(user, Privilege.CLOSE_DUPLICATES)
+    return can(user, Permission.CLOSE_DUPLICATES)
 
 
 def _change_details(actor, topic, title, tags):

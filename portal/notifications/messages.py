@@ -16,8 +16,8 @@ MESSAGES = {
 
 def describe(notification):
     from ..community.models import IdeaStatus
+    from ..levels import level_named
     from ..rewards.badges import badge_name
-    from ..rewards.levels import level_named
 
     template = MESSAGES.get(notification.kind)
     if template is None:

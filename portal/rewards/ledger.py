@@ -5,18 +5,20 @@ from sqlalchemy.orm import aliased
 from ..auth.models import User
 from ..events import Activity, Verb, record_activity
 from ..extensions import db
+from ..levels import level_for, level_number_for
 from ..payloads import LevelReached
 from ..sqltypes import start_of_utc_day, utcnow
 from ..upsert import insert_unless_exists
-from .levels import level_for
 from .models import PointsEntry
 from .rules import VOTE_RULES, daily_vote_cap, points_for
 
 
 def _credit(user_id, delta):
-    """Add `delta` to a member's cached points; returns (new balance, highest level announced)."""
-    return db.session.execute(sa.update(User).where(User.id == user_id).values(points=User.points + delta)
-                              .returning(User.points, User.level_reached)).one()
+    """Add `delta` to a member's cached points and level; returns (new balance, highest level announced)."""
+    return db.session.execute(
+        sa.update(User).where(User.id == user_id)
+        .values(points=User.points + delta, level_number=level_number_for(User.points + delta))
+        .returning(User.points, User.level_reached)).one()
 
 
 def award(user_id, rule, activity, *, delta=None):

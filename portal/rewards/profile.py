@@ -1,9 +1,9 @@
 """What a member's page shows of their rewards: level progress, badges and, to the right people, the history."""
 from dataclasses import dataclass
 
+from ..levels import Level, progress
 from .badges import badges_of
 from .history import HistoryPage, may_see_history, points_history
-from .levels import Level, progress
 
 
 @dataclass

@@ -1,13 +1,15 @@
 """Changing the point rules, the daily vote cap, level thresholds and privilege levels (admins)."""
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..audit import audit
+from ..auth.models import User
 from ..errors import Invalid
 from ..extensions import db
-from ..permissions import Permission, ensure
+from ..levels import LEVEL_NAMES, current_levels, level_number_for
+from ..permissions import EARNED_BY_LEVEL, Permission, ensure, level_requirements
 from ..settings import store_setting, stored_setting
-from .levels import LEVEL_NAMES, current_levels
-from .rules import POINTS_LIMIT, SETTING_KEY, Privilege, Rule, all_rule_points, daily_vote_cap, privilege_levels
+from .rules import POINTS_LIMIT, SETTING_KEY, Rule, all_rule_points, daily_vote_cap
 
 THRESHOLD_LIMIT = 10_000_000
 
@@ -18,7 +20,7 @@ def reward_settings():
         "rules": {str(rule): points for rule, points in all_rule_points().items()},
         "daily_vote_cap": daily_vote_cap(),
         "thresholds": [level.threshold for level in current_levels()],
-        "privileges": {str(privilege): level for privilege, level in privilege_levels().items()},
+        "privileges": {str(permission): level for permission, level in level_requirements().items()},
     }
 
 
@@ -36,12 +38,14 @@ def update_reward_settings(actor, *, rules, daily_vote_cap, thresholds, privileg
         "daily_vote_cap": _checked_int("daily_vote_cap", daily_vote_cap, 0, POINTS_LIMIT, errors),
         "thresholds": _checked_thresholds(thresholds, errors),
         "privileges": {str(p): _checked_int(f"privilege_{p}", privileges.get(str(p)), 1, len(LEVEL_NAMES), errors)
-                       for p in Privilege},
+                       for p in EARNED_BY_LEVEL},
     }
     if errors:
         raise Invalid("invalid_settings", fields=errors)
     before = reward_settings()
     store_setting(actor, SETTING_KEY, {**stored_setting(SETTING_KEY), **new})
+    if new["thresholds"] != before["thresholds"]:
+        db.session.execute(sa.update(User).values(level_number=level_number_for(User.points)))
     audit(actor, "settings.rewards_changed", None, before=before, after=new)
     db.session.commit()
     return new

@@ -1,4 +1,4 @@
-"""What earns points, where levels begin and what each level unlocks: admin-editable.
+"""What earns points: admin-editable. (What each level unlocks lives in permissions.py.)
 
 The defaults below hold until an admin saves the settings page; then the
 stored values (the `rewards` setting) win, in every process at once.
@@ -76,36 +76,6 @@ VOTE_RULES = frozenset({Rule.QUESTION_UPVOTED, Rule.ANSWER_UPVOTED})
 POINTS_LIMIT = 100_000
 
 
-class Privilege(enum.StrEnum):
-    """What a member may do only from a certain level on (staff always may)."""
-    POST_LINKS = "post_links"
-    FLAG = "flag"
-    CREATE_TAGS = "create_tags"
-    EDIT_OTHERS_TOPICS = "edit_others_topics"
-    CLOSE_DUPLICATES = "close_duplicates"
-
-    @property
-    def label(self):
-        return PRIVILEGE_LABELS[self]
-
-
-PRIVILEGE_LABELS = {
-    Privilege.POST_LINKS: _l("Post links and images"),
-    Privilege.FLAG: _l("Flag posts"),
-    Privilege.CREATE_TAGS: _l("Create new tags"),
-    Privilege.EDIT_OTHERS_TOPICS: _l("Edit others' titles and tags"),
-    Privilege.CLOSE_DUPLICATES: _l("Close topics as duplicates"),
-}
-
-DEFAULT_PRIVILEGES = {
-    Privilege.POST_LINKS: 2,
-    Privilege.FLAG: 2,
-    Privilege.CREATE_TAGS: 3,
-    Privilege.EDIT_OTHERS_TOPICS: 4,
-    Privilege.CLOSE_DUPLICATES: 4,
-}
-
-
 def _stored():
     return stored_setting(SETTING_KEY)
 
@@ -121,16 +91,3 @@ def all_rule_points():
 
 def daily_vote_cap():
     return _stored().get("daily_vote_cap", current_app.config["POINTS_DAILY_VOTE_CAP"])
-
-
-def privilege_levels():
-    stored = _stored().get("privileges", {})
-    levels = {privilege: stored.get(str(privilege), default) for privilege, default in DEFAULT_PRIVILEGES.items()}
-    # The deployment's TAG_CREATE_MIN_LEVEL stays the default for creating tags.
-    if str(Privilege.CREATE_TAGS) not in stored:
-        levels[Privilege.CREATE_TAGS] = current_app.config["TAG_CREATE_MIN_LEVEL"]
-    return levels
-
-
-def level_for_privilege(privilege):
-    return privilege_levels()[Privilege(privilege)]

@@ -2,12 +2,16 @@
 
 Nothing spends points, so the balance is the member's lifetime points: a
 level is lost again only when content that earned the points is removed.
+The level is kept on the user (`users.level_number`) by the same UPDATE that
+changes the points (`level_number_for`), and recomputed for everyone when
+an admin moves a threshold, so permissions read it without any lookup.
 """
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask_babel import lazy_pgettext
 
-from ..settings import stored_setting
+from .settings import stored_setting
 
 SETTING_KEY = "rewards"
 
@@ -57,6 +61,12 @@ def level_for(points, levels=None):
         if points >= level.threshold:
             current = level
     return current
+
+
+def level_number_for(points):
+    """SQL: the level number a points expression reaches under the thresholds in force."""
+    levels = current_levels()
+    return sa.case(*[(points >= level.threshold, level.number) for level in reversed(levels[1:])], else_=1)
 
 
 def next_level(level, levels=None):
