@@ -15,8 +15,9 @@ def queue_mail(user, subject, template, **context):
 
 
 def init_app(app):
-    outbox.register_handler("mail.send", deliver_mail)
+    outbox.register_handler("mail.send", deliver_mail, lane=outbox.Lane.MAIL)
 
 
-def deliver_mail(payload):
+def deliver_mail(message):
+    payload = message.payload
     EmailMessage(subject=payload["subject"], body=payload["body"], to=payload["to"]).send()

@@ -1,4 +1,4 @@
-"""The activity spine and the outbox: one transaction, side effects after commit."""
+"""The activity spine: one row and one signal per action, subscribers in the same transaction, typed payloads."""
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -8,24 +8,19 @@ from portal.auth import services
 from portal.auth.sessions import record_login
 from portal.events import Activity, Verb, activity_recorded, record_activity, subscribers_of
 from portal.extensions import db
-from portal.outbox import OutboxMessage, drain, enqueue
+from portal.outbox import OutboxMessage, enqueue
 from portal.payloads import PAYLOADS, ProfileUpdated, payload_schemas
 
 calls = []
 
 
-def _record(payload):
-    calls.append(payload)
-
-
-def _fail(payload):
-    raise ConnectionError("webhook target down")
+def _record(message):
+    calls.append(message.payload)
 
 
 @pytest.fixture(autouse=True)
 def _reset_calls():
-    outbox.register_handler("test.record", _record)
-    outbox.register_handler("test.fail", _fail)
+    outbox.register_handler("test.record", _record, lane=outbox.Lane.MAIL)
     calls.clear()
 
 
@@ -66,88 +61,6 @@ def test_verb_subscribers_only_hear_their_verb(member):
     finally:
         activity_recorded.disconnect(subscriber, sender=Verb.LOGGED_IN)
     assert heard == [Verb.LOGGED_IN]
-
-
-def test_outbox_drains_after_commit_once(member):
-    enqueue("test.record", {"n": 1})
-    assert calls == []
-    db.session.commit()
-    assert calls == [{"n": 1}]
-    assert drain() == 0
-    message = db.session.scalar(sa.select(OutboxMessage))
-    assert message.processed_at is not None and message.attempts == 1
-
-
-def test_worker_mode_leaves_messages_for_the_worker(app, runner):
-    app.config["OUTBOX_MODE"] = "worker"
-    enqueue("test.record", {"n": 2})
-    db.session.commit()
-    assert calls == []
-    result = runner.invoke(args=["outbox", "worker", "--once"])
-    assert "1 message(s) processed" in result.output
-    assert calls == [{"n": 2}]
-
-
-def test_failed_side_effect_is_retried_with_backoff_then_parked(app):
-    app.config["OUTBOX_MAX_ATTEMPTS"] = 2
-    enqueue("test.fail", {})
-    db.session.commit()
-    message = db.session.scalar(sa.select(OutboxMessage))
-    db.session.refresh(message)
-    assert message.attempts == 1 and "webhook target down" in message.last_error
-    assert message.available_at > message.created_at and message.failed_at is None
-    db.session.execute(sa.update(OutboxMessage).values(available_at=message.created_at))
-    db.session.commit()
-    drain()
-    db.session.refresh(message)
-    assert message.attempts == 2 and message.failed_at is not None
-
-
-def test_a_leased_message_is_not_run_twice(app):
-    app.config["OUTBOX_MODE"] = "worker"
-    enqueue("test.record", {"n": 3})
-    db.session.commit()
-    message_id = db.session.scalar(sa.select(OutboxMessage.id))
-    from portal.outbox import _lease
-    from portal.sqltypes import utcnow
-
-    with sa.orm.Session(db.engine) as other_worker:
-        assert _lease(other_worker, message_id, utcnow())
-    assert drain() == 0
-    assert calls == []
-
-
-def test_enqueue_rejects_unknown_topics():
-    with pytest.raises(LookupError):
-        enqueue("nobody.listens", {})
-
-
-def test_a_server_process_picks_up_what_a_crash_left_in_the_outbox(make_app, app, member):
-    """Mail committed but never drained (kill -9 between commit and drain) goes out when the app starts,
-    and mail that becomes due later goes out without anyone running the worker."""
-    import time
-
-    from portal.emails import queue_mail
-
-    app.config["OUTBOX_MODE"] = "worker"  # as good as a crash: the commit happens, the drain never does
-    queue_mail(member, "Left behind", "password_reset", link="https://example.org/x", minutes=60)
-    db.session.commit()
-    server = make_app(OUTBOX_POLL_SECONDS=0.05)
-    sent = server.extensions["mailman"].outbox = []
-    try:
-        deadline = time.monotonic() + 10
-        while not sent and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert [mail.subject for mail in sent] == ["Left behind"]
-
-        queue_mail(member, "Due later", "password_reset", link="https://example.org/y", minutes=60)
-        db.session.commit()  # still not drained by this (worker-mode) process
-        deadline = time.monotonic() + 10
-        while len(sent) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert [mail.subject for mail in sent] == ["Left behind", "Due later"]
-    finally:
-        server.extensions["outbox_drainer"].stop()
 
 
 # -- wiring and payloads --------------------------------------------------------------------------

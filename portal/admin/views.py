@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from .. import outbox
 from ..auth.models import ApiToken, Team, User
 from ..auth.services import user_by_email
 from ..auth.tokens import create_token_for, revoke_token, tokens_visible_to
@@ -19,6 +20,12 @@ from . import services
 from .forms import NewTeamForm, NewTokenForm, RewardSettingsForm, RoleForm, SuspendForm, TeamForm
 
 bp = Blueprint("admin", __name__)
+
+
+@bp.context_processor
+def operations_facts():
+    # Every admin page says when side effects (mail, later webhooks) have stopped going out.
+    return {"parked_messages": outbox.parked_count()}
 
 
 def role_choices():
