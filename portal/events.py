@@ -13,8 +13,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from blinker import Namespace
+from flask import has_request_context, request
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .errors import API_PREFIX
 from .extensions import db
 from .sqltypes import UTCDateTime, utcnow
 
@@ -61,6 +63,13 @@ class Verb(enum.StrEnum):
 
 
 class Channel(enum.StrEnum):
+    """Where a touchpoint happened, and nothing else: the customer 360 groups by it.
+
+    Actions in the portal's pages are `community`; anything through the JSON
+    API is `api` (a member's app or the company's systems); the rest are
+    touchpoints outside the community that staff or an import record.
+    `record_activity()` works out community/api from the request itself.
+    """
     COMMUNITY = "community"
     API = "api"
     EMAIL = "email"
@@ -68,14 +77,18 @@ class Channel(enum.StrEnum):
     MEETING = "meeting"
     TICKET = "ticket"
     EVENT = "event"
+    IMPORT = "import"
 
 
 class Activity(db.Model):
     __tablename__ = "activity"
     __table_args__ = (
-        sa.Index("ix_activity_customer_time", "customer_id", "occurred_at"),
+        # The customer 360 timeline, newest first, paged by (occurred_at, id).
+        sa.Index("ix_activity_customer_timeline", "customer_id", "occurred_at", "id"),
         sa.Index("ix_activity_actor_time", "actor_id", "occurred_at"),
         sa.Index("ix_activity_object", "object_type", "object_id"),
+        # Analytics: how often a verb happened over time.
+        sa.Index("ix_activity_verb_time", "verb", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,7 +116,7 @@ def object_type_of(obj):
     return getattr(obj, "activity_type", None) or obj.__tablename__.rstrip("s")
 
 
-def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Channel.COMMUNITY,
+def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=None,
                     payload=None, occurred_at=None):
     """Add one activity row to the current transaction and announce it.
 
@@ -111,7 +124,9 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Cha
     for a verb whose model needs nothing); anything else is a TypeError, so
     a malformed payload never reaches a subscriber or a webhook. The row is
     flushed before the signal so subscribers can point at its id. The
-    customer defaults to the actor's customer account.
+    customer defaults to the actor's customer account (re-attributed when the
+    member is linked or unlinked later: crm.services.link_member); the
+    channel to where this request came in (see Channel).
     """
     payload = _checked_payload(verb, payload)
     if customer_id is None and actor is not None:
@@ -122,7 +137,7 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Cha
         object_type=object_type_of(obj) if obj is not None else None,
         object_id=obj.id if obj is not None else None,
         customer_id=customer_id,
-        channel=str(channel),
+        channel=str(channel or _channel_of_this_request()),
         occurred_at=occurred_at or utcnow(),
         payload=payload.model_dump(mode="json"),
     )
@@ -130,6 +145,12 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Cha
     db.session.flush()
     activity_recorded.send(Verb(verb), activity=activity, payload=payload, actor=actor, obj=obj)
     return activity
+
+
+def _channel_of_this_request():
+    if has_request_context() and request.path.startswith(API_PREFIX):
+        return Channel.API
+    return Channel.COMMUNITY
 
 
 def _checked_payload(verb, payload):

@@ -9,7 +9,6 @@ from ..auth import limits, services
 from ..auth.sessions import record_login
 from ..auth.tokens import issue_token, revoke_token, tokens_visible_to
 from ..errors import Invalid, Unauthorized
-from ..events import Channel
 from ..extensions import db
 from ..permissions import require_login
 from ..rewards.badges import badges_of
@@ -102,7 +101,7 @@ class TokenPage(BaseModel):
 def register():
     data = parse(RegisterIn)
     user = services.register(email=data.email, password=data.password, name=data.name, locale=data.locale,
-                             referral_code=data.referral_code, channel=Channel.API, ip=request.remote_addr)
+                             referral_code=data.referral_code, ip=request.remote_addr)
     return jsonify(dump(UserOut, user)), 201
 
 
@@ -118,7 +117,7 @@ def create_token():
     except Invalid as error:
         raise Unauthorized(error.code, error.message) from None
     raw, token = issue_token(user, data.name)
-    record_login(user, channel=Channel.API)  # commits the token with the login
+    record_login(user)  # commits the token with the login
     return jsonify({"token": raw, "id": token.id, "expires_at": dump(TokenInfo, token)["expires_at"]}), 201
 
 

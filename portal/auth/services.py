@@ -19,7 +19,7 @@ from zxcvbn import zxcvbn
 
 from ..emails import queue_mail
 from ..errors import Conflict, Forbidden, Invalid
-from ..events import Channel, Verb, record_activity
+from ..events import Verb, record_activity
 from ..extensions import db
 from ..payloads import ProfileUpdated, Registered
 from ..text import weighted_length
@@ -99,7 +99,7 @@ def user_by_email(email):
 
 # -- actions ----------------------------------------------------------------------
 
-def register(*, email, password, name, locale=None, referral_code=None, channel=Channel.COMMUNITY,
+def register(*, email, password, name, locale=None, referral_code=None, channel=None,
              referral_source=None, ip=None, device_id=None):
     """Create a member account linked to its customer record; one activity; committed.
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import login_user, logout_user
 
-from ..events import Channel, Verb, record_activity
+from ..events import Verb, record_activity
 from ..extensions import db
 from ..sqltypes import utcnow
 from .models import LoginSession, User, UserStatus
@@ -40,7 +40,7 @@ def sign_in(user, *, remember=False):
     login_user(user, remember=remember)
 
 
-def record_login(user, channel=Channel.COMMUNITY):
+def record_login(user, channel=None):
     """Note a successful sign-in (a browser's, or a token's over the API); committed."""
     user.last_login_at = utcnow()
     record_activity(Verb.LOGGED_IN, actor=user, obj=user, channel=channel)

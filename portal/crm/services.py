@@ -5,11 +5,12 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..audit import audit
+from ..auth.models import User
 from ..errors import Invalid, NotFound
-from ..events import Verb, record_activity
+from ..events import Activity, Verb, record_activity
 from ..extensions import db
 from ..payloads import CustomerStageChanged
-from ..permissions import Permission, ensure
+from ..permissions import Permission, Role, ensure
 from .models import Customer, LifecycleStage, ValueTier
 
 CAUSE_MAX = 200
@@ -20,6 +21,38 @@ FREEMAIL_DOMAINS = frozenset({
     "icloud.com", "me.com", "proton.me", "protonmail.com", "aol.com", "gmx.com", "mail.com",
     "qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "yeah.net", "aliyun.com",
 })
+
+
+def link_member(actor, user_id, customer_id):
+    """Make a member one of a customer account's people; their whole history moves with them. Committed.
+
+    An activity takes its customer from the actor when it is written, so a
+    member linked later would keep an unattributed past: every activity the
+    member did is re-attributed here, and the 360 timeline shows it all.
+    `customer_id` None unlinks (their activity then belongs to no customer).
+    Audited with before and after.
+    """
+    ensure(actor, Permission.EDIT_CUSTOMERS)
+    user = db.session.get(User, user_id)
+    if user is None or user.role != Role.MEMBER:
+        raise NotFound("member_not_found", _l("That member does not exist."))
+    customer = _customer(customer_id) if customer_id is not None else None
+    before = user.customer_id
+    if before == customer_id:
+        return user
+    user.customer_id = customer_id
+    db.session.execute(sa.update(Activity).where(Activity.actor_id == user.id).values(customer_id=customer_id))
+    audit(actor, "customer.member_linked" if customer else "customer.member_unlinked", user,
+          before=before, after=customer_id)
+    db.session.commit()
+    return user
+
+
+def _customer(customer_id):
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("customer_not_found", _l("That customer does not exist."))
+    return customer
 
 
 def customer_for_email(email):
