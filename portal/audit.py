@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
-from .sqltypes import UTCDateTime, utcnow
+from .sqltypes import UTCDateTime, record_type, utcnow
 
 ACTION_LABELS = {
     "user.created": _l("Account created"),
@@ -53,7 +53,7 @@ def audit(actor, action, target=None, **details):
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None,
         action=action,
-        target_type=target.__tablename__.rstrip("s") if target is not None else None,
+        target_type=record_type(target) if target is not None else None,
         target_id=target.id if target is not None else None,
         details=details,
         ip_address=request.remote_addr if has_request_context() else None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .errors import API_PREFIX
 from .extensions import db
-from .sqltypes import UTCDateTime, utcnow
+from .sqltypes import UTCDateTime, record_type, utcnow
 
 signals = Namespace()
 activity_recorded = signals.signal("activity-recorded")
@@ -112,10 +112,6 @@ class Activity(db.Model):
         return f"<Activity {self.verb} actor={self.actor_id} {self.object_type}:{self.object_id}>"
 
 
-def object_type_of(obj):
-    return getattr(obj, "activity_type", None) or obj.__tablename__.rstrip("s")
-
-
 def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=None,
                     payload=None, occurred_at=None):
     """Add one activity row to the current transaction and announce it.
@@ -134,7 +130,7 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Non
     activity = Activity(
         actor_id=actor.id if actor is not None else None,
         verb=str(verb),
-        object_type=object_type_of(obj) if obj is not None else None,
+        object_type=record_type(obj) if obj is not None else None,
         object_id=obj.id if obj is not None else None,
         customer_id=customer_id,
         channel=str(channel or _channel_of_this_request()),

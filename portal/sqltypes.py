@@ -17,6 +17,16 @@ def start_of_utc_day(now=None):
     return datetime.combine((now or utcnow()).astimezone(UTC).date(), time(), tzinfo=UTC)
 
 
+def record_type(obj):
+    """The name activity and audit rows give a record's kind: the model's name in snake case.
+
+    Category -> "category", AccountLink -> "account_link". (Table names won't
+    do: "categories" minus its "s" is no word.)
+    """
+    name = type(obj).__name__
+    return "".join(f"_{ch.lower()}" if ch.isupper() and i else ch.lower() for i, ch in enumerate(name))
+
+
 class UTCDateTime(sa.TypeDecorator):
     """A timestamp that always comes back timezone-aware in UTC.
 

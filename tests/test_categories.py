@@ -19,8 +19,9 @@ def test_moderator_creates_and_edits_a_category(moderator):
     categories.update_category(moderator, category.id, write_access="staff", name="Integrations & API")
     db.session.refresh(category)
     assert category.write_access == Access.STAFF and category.name == "Integrations & API"
-    actions = db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["category.created", "category.updated"]
+    entries = db.session.execute(sa.select(AuditEntry.action, AuditEntry.target_type, AuditEntry.target_id)
+                                 .order_by(AuditEntry.id)).all()
+    assert entries == [("category.created", "category", category.id), ("category.updated", "category", category.id)]
 
 
 @pytest.mark.parametrize("changes, field", [
