@@ -1,5 +1,7 @@
 """Form helpers shared by every feature."""
-from .errors import DomainError
+from flask import flash
+
+from .errors import DomainError, Forbidden, Unauthorized
 
 
 def show_errors(form, error: DomainError):
@@ -12,3 +14,26 @@ def show_errors(form, error: DomainError):
             placed = True
     if not placed:
         form.form_errors.append(str(error.message))
+
+
+def error_text(error: DomainError):
+    """One line for a flash: the field messages, else the error's message."""
+    return " ".join(str(m) for m in error.fields.values()) if error.fields else str(error.message)
+
+
+def attempt(service, *args, done=None, **kwargs):
+    """Call a service for a button: flash its refusal, or `done` when it worked. The result, or None.
+
+    401 and 403 still answer as such (a sign-in page, a 403), rather than a
+    flash on a page the user may not see.
+    """
+    try:
+        result = service(*args, **kwargs)
+    except (Unauthorized, Forbidden):
+        raise
+    except DomainError as error:
+        flash(error_text(error), "error")
+        return None
+    if done:
+        flash(done, "success")
+    return result

@@ -11,7 +11,7 @@ from ..auth.services import user_by_email
 from ..auth.tokens import create_token_for, revoke_token, tokens_visible_to
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import show_errors
+from ..forms import attempt, show_errors
 from ..levels import current_levels
 from ..permissions import EARNED_BY_LEVEL, Permission, Role, require
 from ..rewards import rule_settings
@@ -67,12 +67,7 @@ def _back_to(user_id):
 
 
 def _run(action, success_message, user_id):
-    try:
-        action()
-    except DomainError as error:
-        flash(str(error.fields and next(iter(error.fields.values())) or error.message), "error")
-    else:
-        flash(success_message, "success")
+    attempt(action, done=success_message)
     return _back_to(user_id)
 
 

@@ -14,9 +14,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..errors import DomainError, Forbidden, Unauthorized
+from ..errors import DomainError
 from ..extensions import cache
-from ..forms import show_errors
+from ..forms import attempt, show_errors
 from ..inputs import as_id, page_number
 from ..permissions import Permission, require, require_login
 from ..sqltypes import utcnow
@@ -79,24 +79,6 @@ def _post_url(topic_id, page, number):
 
 def _topic_url(topic_id):
     return url_for("community.topic", topic_id=topic_id)
-
-
-def _message(error):
-    return " ".join(str(m) for m in error.fields.values()) if error.fields else str(error.message)
-
-
-def _attempt(service, *args, done=None, **kwargs):
-    """Call a service for a button; flash its refusal (401/403 still answer as such). The result or None."""
-    try:
-        result = service(*args, **kwargs)
-    except (Unauthorized, Forbidden):
-        raise
-    except DomainError as error:
-        flash(_message(error), "error")
-        return None
-    if done:
-        flash(done, "success")
-    return result
 
 
 def _valid(form):
@@ -300,7 +282,7 @@ def revisions(post_id):
 @require(Permission.POST)
 def delete_post(post_id):
     form = ActionForm()
-    post = _attempt(posts.delete_post, current_user, post_id) if _valid(form) else None
+    post = attempt(posts.delete_post, current_user, post_id) if _valid(form) else None
     if post is not None and post.number == 1:
         flash(_("The topic is deleted."), "success")
         return redirect(url_for("community.category", slug=post.topic.category.slug))
@@ -314,7 +296,7 @@ def delete_post(post_id):
 def vote(post_id):
     form = VoteForm()
     if _valid(form):
-        _attempt(votes.cast, current_user, post_id, form.value.data)
+        attempt(votes.cast, current_user, post_id, form.value.data)
     return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
 
 
@@ -323,7 +305,7 @@ def vote(post_id):
 def unvote(post_id):
     form = ActionForm()
     if _valid(form):
-        _attempt(votes.retract, current_user, post_id)
+        attempt(votes.retract, current_user, post_id)
     return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
 
 
@@ -332,7 +314,7 @@ def unvote(post_id):
 def flag(post_id):
     form = FlagForm()
     if _valid(form):
-        _attempt(flags.flag_post, current_user, post_id, form.reason.data, form.text.data,
+        attempt(flags.flag_post, current_user, post_id, form.reason.data, form.text.data,
                  done=_("Thank you. A moderator will take a look."))
     return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
 
@@ -342,7 +324,7 @@ def flag(post_id):
 def accept(topic_id):
     form = AcceptForm()
     if _valid(form):
-        _attempt(answers.accept, current_user, topic_id, form.post_id.data, done=_("The question is marked solved."))
+        attempt(answers.accept, current_user, topic_id, form.post_id.data, done=_("The question is marked solved."))
     return redirect(_back(form, _topic_url(topic_id)))
 
 
@@ -351,7 +333,7 @@ def accept(topic_id):
 def unaccept(topic_id):
     form = ActionForm()
     if _valid(form):
-        _attempt(answers.unaccept, current_user, topic_id, done=_("The question is open again."))
+        attempt(answers.unaccept, current_user, topic_id, done=_("The question is open again."))
     return redirect(_back(form, _topic_url(topic_id)))
 
 
@@ -362,7 +344,7 @@ def unaccept(topic_id):
 def idea_status(topic_id):
     form = IdeaStatusForm()
     if _valid(form):
-        _attempt(ideas.set_idea_status, current_user, topic_id, form.status.data, form.reply.data,
+        attempt(ideas.set_idea_status, current_user, topic_id, form.status.data, form.reply.data,
                  done=_("The idea's status is updated."))
     return redirect(_back(form, _topic_url(topic_id)))
 
@@ -381,7 +363,7 @@ def toggle(topic_id, action):
     form = ActionForm()
     service, value = _TOGGLES[action]
     if _valid(form):
-        _attempt(service, current_user, topic_id, value)
+        attempt(service, current_user, topic_id, value)
     return redirect(_back(form, _topic_url(topic_id)))
 
 
@@ -390,7 +372,7 @@ def toggle(topic_id, action):
 def move(topic_id):
     form = MoveForm()
     if _valid(form):
-        _attempt(topics.move_topic, current_user, topic_id, form.category_id.data, done=_("The topic is moved."))
+        attempt(topics.move_topic, current_user, topic_id, form.category_id.data, done=_("The topic is moved."))
     return redirect(_back(form, _topic_url(topic_id)))
 
 
@@ -400,7 +382,7 @@ def edit_details(topic_id):
     """Retitle and retag: the author, moderators, and members whose level unlocks it."""
     form = TopicDetailsForm()
     if _valid(form):
-        _attempt(topics.edit_title_and_tags, current_user, topic_id, title=form.title.data,
+        attempt(topics.edit_title_and_tags, current_user, topic_id, title=form.title.data,
                  tags=split_tags(form.tags.data), done=_("The title and tags are saved."))
     return redirect(_back(form, _topic_url(topic_id)))
 
@@ -410,7 +392,7 @@ def edit_details(topic_id):
 def close_duplicate(topic_id):
     form = DuplicateForm()
     if _valid(form):
-        _attempt(topics.close_as_duplicate, current_user, topic_id, form.original_id.data,
+        attempt(topics.close_as_duplicate, current_user, topic_id, form.original_id.data,
                  done=_("The topic is closed as a duplicate."))
     return redirect(_back(form, _topic_url(topic_id)))
 
@@ -422,7 +404,7 @@ def close_duplicate(topic_id):
 def follow():
     form = FollowForm()
     if _valid(form):
-        _attempt(follows.follow, current_user, form.target_type.data, form.target_id.data,
+        attempt(follows.follow, current_user, form.target_type.data, form.target_id.data,
                  done=_("You are following it now: new posts will show in your feed and notifications."))
     return redirect(_back(form, url_for("community.feed")))
 
@@ -432,6 +414,6 @@ def follow():
 def unfollow():
     form = FollowForm()
     if _valid(form):
-        _attempt(follows.unfollow, current_user, form.target_type.data, form.target_id.data,
+        attempt(follows.unfollow, current_user, form.target_type.data, form.target_id.data,
                  done=_("You no longer follow it."))
     return redirect(_back(form, url_for("community.feed")))
