@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from ..errors import Conflict, Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..payloads import PostFlagged, PostHidden
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
-from ..upsert import insert_unless_exists
 from .models import Flag, FlagReason
 from .posts import get_post
 

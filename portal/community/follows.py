@@ -6,9 +6,9 @@ from ..auth.models import User, UserStatus
 from ..errors import Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..payloads import Followed
 from ..sqltypes import utcnow
-from ..upsert import insert_unless_exists
 from .models import Follow, FollowTarget, Topic
 from .topics import get_category, get_topic
 

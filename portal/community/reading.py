@@ -2,8 +2,8 @@
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..sqltypes import utcnow
-from ..upsert import insert_unless_exists
 from .models import TopicRead
 
 

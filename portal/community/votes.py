@@ -8,10 +8,10 @@ from ..auth.models import User
 from ..errors import Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..payloads import Voted, VoteRetracted, VoteReversed
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
-from ..upsert import insert_unless_exists
 from .models import Post, Topic, TopicKind, Vote
 from .posts import get_post
 

@@ -10,10 +10,10 @@ from ..community.models import Post, Vote
 from ..errors import Conflict, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..payloads import AccountsLinked
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
-from ..upsert import insert_unless_exists
 from .models import AccountLink
 
 REASON_MAX = 500

@@ -11,10 +11,10 @@ from ..emails import queue_mail
 from ..errors import Conflict, Invalid, TooManyRequests
 from ..events import Verb, record_activity
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..payloads import ReferralInvited
 from ..permissions import Permission, ensure
 from ..sqltypes import start_of_utc_day, utcnow
-from ..upsert import insert_unless_exists
 from .codes import share_link
 from .fraud import canonical_email, is_disposable
 from .models import Referral, ReferralSource, ReferralStatus

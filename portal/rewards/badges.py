@@ -31,11 +31,11 @@ from ..community.models import IdeaStatus, Post, Topic, TopicKind, Vote
 from ..errors import NotFound
 from ..events import Verb, listens_to, record_activity
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..moderation.links import are_linked
 from ..payloads import BadgeAwarded
 from ..permissions import Role
 from ..sqltypes import utcnow
-from ..upsert import insert_unless_exists
 from .models import UserBadge
 
 

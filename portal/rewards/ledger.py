@@ -5,10 +5,10 @@ from sqlalchemy.orm import aliased
 from ..auth.models import User
 from ..events import Activity, Verb, record_activity
 from ..extensions import db
+from ..idempotency import insert_unless_exists
 from ..levels import level_for, level_number_for
 from ..payloads import LevelReached
 from ..sqltypes import start_of_utc_day, utcnow
-from ..upsert import insert_unless_exists
 from .models import PointsEntry
 from .rules import VOTE_RULES, daily_vote_cap, points_for
 
