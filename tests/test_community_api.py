@@ -1,5 +1,4 @@
 """The community over the JSON API: the Q&A journey, every refusal, and constant query counts."""
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -7,7 +6,6 @@ import sqlalchemy as sa
 from portal.community import posts, topics, votes
 from portal.community.models import (
     Access,
-    Category,
     Flag,
     Follow,
     IdeaStatusChange,
@@ -20,19 +18,12 @@ from portal.community.models import (
 from portal.events import Activity
 from portal.extensions import db
 from portal.permissions import Role
-from tests.community_factories import with_points
+from tests import community_factories as factories
+from tests.community_factories import make_category, staff_only_category, with_points
 from tests.helpers import count_queries
 from tests.test_api import assert_error
 
-LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
 WRITTEN = (Topic, Post, PostRevision, Vote, Flag, Follow, Tag, IdeaStatusChange, Activity)
-
-
-def make_category(name, **fields):
-    category = Category(name=name, slug=name.lower().replace(" ", "-"), **fields)
-    db.session.add(category)
-    db.session.commit()
-    return category
 
 
 def rows():
@@ -43,7 +34,7 @@ def rows():
 @pytest.fixture
 def established(make_user):
     """Factory: a user past the new-account limits."""
-    return lambda role=Role.MEMBER, **fields: make_user(role, created_at=LONG_AGO, **fields)
+    return lambda role=Role.MEMBER, **fields: factories.established(make_user, role, **fields)
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ def qa():
 
 @pytest.fixture
 def staff_room():
-    return make_category("Staff room", read_access=Access.STAFF, write_access=Access.STAFF)
+    return staff_only_category()
 
 
 def ask(client, headers, category, **fields):

@@ -439,8 +439,12 @@ def test_new_account_links_render_as_text(qa, member):
 
 
 def test_staff_are_never_new_accounts(qa, moderator):
-    for n in range(4):
-        ask(moderator, qa, title=f"Announcement number {n} for all")
+    """A moderator created a minute ago posts past a new account's 3 topics, and links render."""
+    topics_made = [ask(moderator, qa, title=f"Announcement number {n} for all",
+                       body="See [the docs](https://docs.example.com)") for n in range(4)]
+    assert count(Topic) == 4
+    first = db.session.scalar(sa.select(Post).where(Post.topic_id == topics_made[-1].id))
+    assert '<a href="https://docs.example.com"' in first.html
 
 
 # -- re-rendering ------------------------------------------------------------------------

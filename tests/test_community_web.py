@@ -4,29 +4,19 @@ The rules themselves are tested on the services (test_community_rules.py);
 these tests ask whether the pages show them and the buttons reach them.
 """
 import re
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from portal.community import answers, posts, reading, topics, votes
-from portal.community.models import Access, Category, Flag, Follow, Post, PostRevision, Tag, Topic
+from portal.community.models import Access, Flag, Follow, Post, PostRevision, Tag, Topic
 from portal.extensions import db
 from portal.permissions import Role
-from tests.community_factories import with_points
+from tests import community_factories as factories
+from tests.community_factories import make_category, with_points
 from tests.helpers import count_queries
 
-LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
-
-
 # -- factories ---------------------------------------------------------------------------
-
-def make_category(name, slug, **fields):
-    category = Category(name=name, slug=slug, **fields)
-    db.session.add(category)
-    db.session.commit()
-    return category
-
 
 def start(author, category, title, body="What is the best way to do this?", kind="question", **kw):
     return topics.create_topic(author, category_id=category.id, kind=kind, title=title, body=body, **kw)
@@ -66,9 +56,7 @@ def qa(app):
 @pytest.fixture
 def established(make_user):
     """Factory: a member past the first-day limits of new accounts."""
-    def build(role=Role.MEMBER, **fields):
-        return make_user(role, created_at=LONG_AGO, **fields)
-    return build
+    return lambda role=Role.MEMBER, **fields: factories.established(make_user, role, **fields)
 
 
 @pytest.fixture
