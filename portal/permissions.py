@@ -21,27 +21,15 @@ from flask_login import current_user
 from .errors import Forbidden, Unauthorized
 from .levels import SETTING_KEY, level_named
 from .settings import stored_setting
+from .sqltypes import LabelledEnum
 
 
-class Role(enum.StrEnum):
-    MEMBER = "member"
-    MODERATOR = "moderator"
-    SALES = "sales"
-    SALES_MANAGER = "sales_manager"
-    ADMIN = "admin"
-
-    @property
-    def label(self):
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
-    Role.MEMBER: _l("Member"),
-    Role.MODERATOR: _l("Moderator"),
-    Role.SALES: _l("Sales rep"),
-    Role.SALES_MANAGER: _l("Sales manager"),
-    Role.ADMIN: _l("Admin"),
-}
+class Role(LabelledEnum):
+    MEMBER = "member", _l("Member")
+    MODERATOR = "moderator", _l("Moderator")
+    SALES = "sales", _l("Sales rep")
+    SALES_MANAGER = "sales_manager", _l("Sales manager")
+    ADMIN = "admin", _l("Admin")
 
 
 class Permission(enum.StrEnum):

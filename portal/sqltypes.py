@@ -17,6 +17,16 @@ def start_of_utc_day(now=None):
     return datetime.combine((now or utcnow()).astimezone(UTC).date(), time(), tzinfo=UTC)
 
 
+class LabelledEnum(enum.StrEnum):
+    """A StrEnum whose members carry their translated label: `DONE = "done", _l("Done")`."""
+
+    def __new__(cls, value, label):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
 def record_type(obj):
     """The name activity and audit rows give a record's kind: the model's name in snake case.
 

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..sqltypes import UTCDateTime, str_enum, utcnow
+from ..sqltypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 
 
 class Access(enum.StrEnum):
@@ -17,50 +17,26 @@ class Access(enum.StrEnum):
     STAFF = "staff"
 
 
-class TopicKind(enum.StrEnum):
-    DISCUSSION = "discussion"
-    QUESTION = "question"
-    IDEA = "idea"
-
-    @property
-    def label(self):
-        return {TopicKind.DISCUSSION: _l("Discussion"), TopicKind.QUESTION: _l("Question"),
-                TopicKind.IDEA: _l("Idea")}[self]
+class TopicKind(LabelledEnum):
+    DISCUSSION = "discussion", _l("Discussion")
+    QUESTION = "question", _l("Question")
+    IDEA = "idea", _l("Idea")
 
 
-class IdeaStatus(enum.StrEnum):
-    NEW = "new"
-    UNDER_REVIEW = "under_review"
-    PLANNED = "planned"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    DECLINED = "declined"
-
-    @property
-    def label(self):
-        return IDEA_STATUS_LABELS[self]
+class IdeaStatus(LabelledEnum):
+    NEW = "new", _l("New")
+    UNDER_REVIEW = "under_review", _l("Under review")
+    PLANNED = "planned", _l("Planned")
+    IN_PROGRESS = "in_progress", _l("In progress")
+    DONE = "done", _l("Done")
+    DECLINED = "declined", _l("Declined")
 
 
-IDEA_STATUS_LABELS = {
-    IdeaStatus.NEW: _l("New"),
-    IdeaStatus.UNDER_REVIEW: _l("Under review"),
-    IdeaStatus.PLANNED: _l("Planned"),
-    IdeaStatus.IN_PROGRESS: _l("In progress"),
-    IdeaStatus.DONE: _l("Done"),
-    IdeaStatus.DECLINED: _l("Declined"),
-}
-
-
-class FlagReason(enum.StrEnum):
-    SPAM = "spam"
-    ABUSIVE = "abusive"
-    OFF_TOPIC = "off_topic"
-    OTHER = "other"
-
-    @property
-    def label(self):
-        return {FlagReason.SPAM: _l("Spam"), FlagReason.ABUSIVE: _l("Abusive or rude"),
-                FlagReason.OFF_TOPIC: _l("Off topic"), FlagReason.OTHER: _l("Something else")}[self]
+class FlagReason(LabelledEnum):
+    SPAM = "spam", _l("Spam")
+    ABUSIVE = "abusive", _l("Abusive or rude")
+    OFF_TOPIC = "off_topic", _l("Off topic")
+    OTHER = "other", _l("Something else")
 
 
 class FollowTarget(enum.StrEnum):

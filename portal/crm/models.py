@@ -1,4 +1,3 @@
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -7,49 +6,23 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..sqltypes import UTCDateTime, str_enum, utcnow
+from ..sqltypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 
 
-class LifecycleStage(enum.StrEnum):
-    STRANGER = "stranger"
-    PROSPECT = "prospect"
-    DORMANT_PROSPECT = "dormant_prospect"
-    LOST_PROSPECT = "lost_prospect"
-    CUSTOMER = "customer"
-    REPEAT_CUSTOMER = "repeat_customer"
-    CHURNED_CUSTOMER = "churned_customer"
-
-    @property
-    def label(self):
-        return STAGE_LABELS[self]
+class LifecycleStage(LabelledEnum):
+    STRANGER = "stranger", _l("Stranger")
+    PROSPECT = "prospect", _l("Prospect")
+    DORMANT_PROSPECT = "dormant_prospect", _l("Dormant prospect")
+    LOST_PROSPECT = "lost_prospect", _l("Lost prospect")
+    CUSTOMER = "customer", _l("Customer")
+    REPEAT_CUSTOMER = "repeat_customer", _l("Repeat customer")
+    CHURNED_CUSTOMER = "churned_customer", _l("Churned customer")
 
 
-STAGE_LABELS = {
-    LifecycleStage.STRANGER: _l("Stranger"),
-    LifecycleStage.PROSPECT: _l("Prospect"),
-    LifecycleStage.DORMANT_PROSPECT: _l("Dormant prospect"),
-    LifecycleStage.LOST_PROSPECT: _l("Lost prospect"),
-    LifecycleStage.CUSTOMER: _l("Customer"),
-    LifecycleStage.REPEAT_CUSTOMER: _l("Repeat customer"),
-    LifecycleStage.CHURNED_CUSTOMER: _l("Churned customer"),
-}
-
-
-class ValueTier(enum.StrEnum):
-    KEY = "key"
-    VALUED = "valued"
-    STANDARD = "standard"
-
-    @property
-    def label(self):
-        return TIER_LABELS[self]
-
-
-TIER_LABELS = {
-    ValueTier.KEY: _l("Key"),
-    ValueTier.VALUED: _l("Valued"),
-    ValueTier.STANDARD: _l("Standard"),
-}
+class ValueTier(LabelledEnum):
+    KEY = "key", _l("Key")
+    VALUED = "valued", _l("Valued")
+    STANDARD = "standard", _l("Standard")
 
 
 class Customer(db.Model):

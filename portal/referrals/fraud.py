@@ -5,7 +5,6 @@ None. The reason is a stable key (shown to staff by its label); the detail is
 what the rule saw, stored as plain facts (addresses, ids, counts) so it reads
 the same in any language.
 """
-import enum
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,34 +15,20 @@ from flask_babel import lazy_gettext as _l
 
 from ..auth.models import User
 from ..extensions import db
-from ..sqltypes import start_of_utc_day, utcnow
+from ..sqltypes import LabelledEnum, start_of_utc_day, utcnow
 from .models import Referral, Sighting
 
 DETAIL_MAX = 300
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
-class FraudReason(enum.StrEnum):
-    SAME_EMAIL = "same_email"
-    SAME_CUSTOMER = "same_customer"
-    SAME_DEVICE = "same_device"
-    SAME_IP = "same_ip"
-    DISPOSABLE_EMAIL = "disposable_email"
-    TOO_MANY_SIGNUPS = "too_many_signups"
-
-    @property
-    def label(self):
-        return REASON_LABELS[self]
-
-
-REASON_LABELS = {
-    FraudReason.SAME_EMAIL: _l("Self-referral: same email address"),
-    FraudReason.SAME_CUSTOMER: _l("Self-referral: same customer account"),
-    FraudReason.SAME_DEVICE: _l("Self-referral: same device"),
-    FraudReason.SAME_IP: _l("Self-referral: same IP address"),
-    FraudReason.DISPOSABLE_EMAIL: _l("Disposable email address"),
-    FraudReason.TOO_MANY_SIGNUPS: _l("Too many sign-ups with one code in a day"),
-}
+class FraudReason(LabelledEnum):
+    SAME_EMAIL = "same_email", _l("Self-referral: same email address")
+    SAME_CUSTOMER = "same_customer", _l("Self-referral: same customer account")
+    SAME_DEVICE = "same_device", _l("Self-referral: same device")
+    SAME_IP = "same_ip", _l("Self-referral: same IP address")
+    DISPOSABLE_EMAIL = "disposable_email", _l("Disposable email address")
+    TOO_MANY_SIGNUPS = "too_many_signups", _l("Too many sign-ups with one code in a day")
 
 
 def reason_label(key):

@@ -6,19 +6,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..sqltypes import UTCDateTime, str_enum, utcnow
+from ..sqltypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 
 
-class ReferralStatus(enum.StrEnum):
-    INVITED = "invited"
-    SIGNED_UP = "signed_up"
-    CONVERTED = "converted"
-    REJECTED = "rejected"
-
-    @property
-    def label(self):
-        return {ReferralStatus.INVITED: _l("Invited"), ReferralStatus.SIGNED_UP: _l("Signed up"),
-                ReferralStatus.CONVERTED: _l("Became a customer"), ReferralStatus.REJECTED: _l("Rejected")}[self]
+class ReferralStatus(LabelledEnum):
+    INVITED = "invited", _l("Invited")
+    SIGNED_UP = "signed_up", _l("Signed up")
+    CONVERTED = "converted", _l("Became a customer")
+    REJECTED = "rejected", _l("Rejected")
 
 
 class ReferralSource(enum.StrEnum):

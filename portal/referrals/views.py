@@ -13,7 +13,7 @@ from ..permissions import Permission, require
 from ..rewards.rules import Rule, points_for
 from . import codes, funnels, invites
 from .forms import InviteForm
-from .fraud import REASON_LABELS
+from .fraud import reason_label
 from .landing import landing as landing_page
 from .models import ReferralSource, ReferralStatus
 
@@ -93,4 +93,4 @@ def _mine(form, status=200):
 @require(Permission.VIEW_ANALYTICS)
 def staff_funnel():
     report = funnels.staff_funnel(request.args.get("period"), page=page_number())
-    return render_template("referrals/staff.html", report=report, reasons=REASON_LABELS)
+    return render_template("referrals/staff.html", report=report, reason_label=reason_label)

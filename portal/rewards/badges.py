@@ -16,7 +16,6 @@ Badges are kept once earned, as on Stack Overflow: a retracted vote, an
 unaccepted answer, a deleted post or a broken streak takes back the points the
 action earned, never a badge.
 """
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,25 +34,14 @@ from ..idempotency import insert_unless_exists
 from ..moderation.links import are_linked
 from ..payloads import BadgeAwarded
 from ..permissions import Role
-from ..sqltypes import utcnow
+from ..sqltypes import LabelledEnum, utcnow
 from .models import UserBadge
 
 
-class Tier(enum.StrEnum):
-    GOLD = "gold"
-    SILVER = "silver"
-    BRONZE = "bronze"
-
-    @property
-    def label(self):
-        return TIER_LABELS[self]
-
-
-TIER_LABELS = {
-    Tier.GOLD: lazy_pgettext("badge tier", "Gold"),
-    Tier.SILVER: lazy_pgettext("badge tier", "Silver"),
-    Tier.BRONZE: lazy_pgettext("badge tier", "Bronze"),
-}
+class Tier(LabelledEnum):
+    GOLD = "gold", lazy_pgettext("badge tier", "Gold")
+    SILVER = "silver", lazy_pgettext("badge tier", "Silver")
+    BRONZE = "bronze", lazy_pgettext("badge tier", "Bronze")
 
 
 @dataclass(frozen=True)

@@ -3,53 +3,33 @@
 The defaults below hold until an admin saves the settings page; then the
 stored values (the `rewards` setting) win, in every process at once.
 """
-import enum
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..settings import stored_setting
+from ..sqltypes import LabelledEnum
 
 SETTING_KEY = "rewards"
 
 
-class Rule(enum.StrEnum):
-    TOPIC_CREATED = "topic_created"
-    REPLY_CREATED = "reply_created"
-    QUESTION_UPVOTED = "question_upvoted"
-    ANSWER_UPVOTED = "answer_upvoted"
-    ANSWER_ACCEPTED = "answer_accepted"
-    ACCEPTED_AN_ANSWER = "accepted_an_answer"
-    DOWNVOTE_RECEIVED = "downvote_received"
-    DOWNVOTE_CAST = "downvote_cast"
-    DAILY_VISIT = "daily_visit"
-    REFERRAL_SIGNED_UP = "referral_signed_up"
-    REFERRAL_CONVERTED = "referral_converted"
-    REFERRED_FRIEND_CONVERTED = "referred_friend_converted"
-
-    @property
-    def label(self):
-        return RULE_LABELS[self]
+class Rule(LabelledEnum):
+    TOPIC_CREATED = "topic_created", _l("Started a topic")
+    REPLY_CREATED = "reply_created", _l("Posted a reply")
+    QUESTION_UPVOTED = "question_upvoted", _l("Question upvoted")
+    ANSWER_UPVOTED = "answer_upvoted", _l("Answer upvoted")
+    ANSWER_ACCEPTED = "answer_accepted", _l("Answer accepted")
+    ACCEPTED_AN_ANSWER = "accepted_an_answer", _l("Accepted an answer")
+    DOWNVOTE_RECEIVED = "downvote_received", _l("Downvote received")
+    DOWNVOTE_CAST = "downvote_cast", _l("Downvoted an answer")
+    DAILY_VISIT = "daily_visit", _l("Daily visit")
+    REFERRAL_SIGNED_UP = "referral_signed_up", _l("A friend you invited joined")
+    REFERRAL_CONVERTED = "referral_converted", _l("A friend you invited became a customer")
+    REFERRED_FRIEND_CONVERTED = "referred_friend_converted", _l("Became a customer after being invited")
 
     @property
     def is_penalty(self):
         return self in PENALTY_RULES
-
-
-RULE_LABELS = {
-    Rule.TOPIC_CREATED: _l("Started a topic"),
-    Rule.REPLY_CREATED: _l("Posted a reply"),
-    Rule.QUESTION_UPVOTED: _l("Question upvoted"),
-    Rule.ANSWER_UPVOTED: _l("Answer upvoted"),
-    Rule.ANSWER_ACCEPTED: _l("Answer accepted"),
-    Rule.ACCEPTED_AN_ANSWER: _l("Accepted an answer"),
-    Rule.DOWNVOTE_RECEIVED: _l("Downvote received"),
-    Rule.DOWNVOTE_CAST: _l("Downvoted an answer"),
-    Rule.DAILY_VISIT: _l("Daily visit"),
-    Rule.REFERRAL_SIGNED_UP: _l("A friend you invited joined"),
-    Rule.REFERRAL_CONVERTED: _l("A friend you invited became a customer"),
-    Rule.REFERRED_FRIEND_CONVERTED: _l("Became a customer after being invited"),
-}
 # Entries that are not rules an admin edits, but still appear in a member's history.
 OTHER_LABELS = {
     "opening_balance": _l("Points from before the ledger"),
