@@ -7,7 +7,7 @@ from . import outbox
 
 
 def queue_mail(user, subject, template, **context):
-    """Render a text email in the recipient's language and queue it for after commit."""
+    """Render a text email in the recipient's language and queue it in the current transaction."""
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         body = render_template(f"mail/{template}.txt", user=user, **context)
         subject = str(subject)

@@ -2,10 +2,16 @@
 from flask import flash
 
 from .errors import DomainError, Forbidden, Unauthorized
+from .extensions import db
 
 
 def show_errors(form, error: DomainError):
-    """Put a service's field errors on the form's fields; the rest on the form."""
+    """Put a service's field errors on the form's fields; the rest on the form.
+
+    The refused action is rolled back first, as the error handler does, so
+    nothing it left in the session can ride along with a later commit.
+    """
+    db.session.rollback()
     placed = False
     for name, message in error.fields.items():
         field = getattr(form, name, None)
@@ -32,6 +38,7 @@ def attempt(service, *args, done=None, **kwargs):
     except (Unauthorized, Forbidden):
         raise
     except DomainError as error:
+        db.session.rollback()  # as show_errors(): a refusal leaves nothing for a later commit
         flash(error_text(error), "error")
         return None
     if done:

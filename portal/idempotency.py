@@ -7,7 +7,7 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def insert_unless_exists(model, values, *, key, where=None):
-    """INSERT ... ON CONFLICT (key) DO NOTHING; True if this call inserted the row.
+    """INSERT ... ON CONFLICT (key) DO NOTHING in the current transaction; True if this call inserted the row.
 
     `where` names the predicate of a partial unique index on `key`.
     """

@@ -73,7 +73,7 @@ def normalise_tag(name):
 
 
 def resolve_tags(user, names):
-    """Existing tags by name; unknown ones are created only by experienced members or staff."""
+    """Existing tags by name; unknown ones are created (in the current transaction) only by those who may."""
     wanted = list(dict.fromkeys(normalise_tag(n) for n in names if n and n.strip()))
     if len(wanted) > TAGS_MAX:
         raise Invalid(fields={"tags": _l("Use at most %(n)d tags.", n=TAGS_MAX)})

@@ -22,8 +22,8 @@ def set_idea_status(actor, topic_id, status, reply=""):
     return change
 
 
-def apply_idea_status(actor, topic, status, reply=""):
-    """The status change itself, inside the caller's transaction (not committed)."""
+def check_idea_status(topic, status, reply=""):
+    """(status, reply) as they will be stored, or Invalid. Writes nothing."""
     if topic.kind != TopicKind.IDEA:
         raise Invalid("not_an_idea", _("Only ideas have a status."),
                       fields={"idea_status": _l("Only ideas have a status.")})
@@ -34,6 +34,12 @@ def apply_idea_status(actor, topic, status, reply=""):
     reply = (reply or "").strip()
     if len(reply) > REPLY_MAX:
         raise Invalid(fields={"reply": _l("Keep the reply to %(n)d characters.", n=REPLY_MAX)})
+    return status, reply
+
+
+def apply_idea_status(actor, topic, status, reply=""):
+    """The status change itself, inside the caller's transaction (not committed)."""
+    status, reply = check_idea_status(topic, status, reply)
     previous = topic.idea_status
     change = IdeaStatusChange(topic_id=topic.id, status=status, reply=reply,
                               reply_html=markdown.render(reply).html if reply else "", actor_id=actor.id)

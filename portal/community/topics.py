@@ -145,21 +145,26 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
     may close a topic as a duplicate (or reopen it). `duplicate_of_id` None
     reopens. Each change that takes effect records its own activity.
     """
-    from .ideas import apply_idea_status
+    from .ideas import apply_idea_status, check_idea_status
 
     ensure(actor, Permission.POST)
     topic = get_topic(actor, topic_id)
     _ensure_may_change(actor, topic, details=title is not None or tags is not None,
                        duplicate=duplicate_of_id is not _UNSET,
                        staff=any(v is not None for v in (pinned, locked, category_id, idea_status)))
+    # Every check comes before the first write, so a refused change leaves the topic as it was.
+    moving = category_id is not None and category_id != topic.category_id
+    category = get_category(actor, category_id) if moving else None
+    if duplicate_of_id is not _UNSET and duplicate_of_id != topic.duplicate_of_id:
+        _check_duplicate_target(actor, topic, duplicate_of_id)
+    if idea_status is not None:
+        check_idea_status(topic, idea_status, status_reply)
     _change_details(actor, topic, title, tags)
-    if category_id is not None and category_id != topic.category_id:
-        category = get_category(actor, category_id)
+    if moving:
         record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, payload=TopicMoved(
             topic_id=topic.id, from_category_id=topic.category_id, to_category_id=category.id))
         topic.category_id = category.id
     if duplicate_of_id is not _UNSET and duplicate_of_id != topic.duplicate_of_id:
-        _check_duplicate_target(actor, topic, duplicate_of_id)
         topic.duplicate_of_id = duplicate_of_id
         record_activity(Verb.TOPIC_CLOSED_AS_DUPLICATE, actor=actor, obj=topic,
                         payload=TopicClosedAsDuplicate(topic_id=topic.id, original_id=duplicate_of_id))
@@ -199,20 +204,23 @@ def may_close_duplicates(user):
 
 
 def _change_details(actor, topic, title, tags):
-    """A new title (kept in the first post's history) and tag set; one TOPIC_EDITED activity if either changed."""
+    """A new title (kept in the first post's history) and tag set; one TOPIC_EDITED activity if either changed.
+
+    Both are checked before either is written.
+    """
     changed = []
-    if title is not None and (title := clean_title(title)) != topic.title:
+    title = clean_title(title) if title is not None else None
+    new_tags = resolve_tags(actor, tags) if tags is not None else None
+    if title is not None and title != topic.title:
         first = db.session.scalar(sa.select(Post).where(Post.topic_id == topic.id, Post.number == 1))
         first.revision_count += 1
         db.session.add(PostRevision(post_id=first.id, number=first.revision_count, editor_id=actor.id,
                                     source=first.source, title=topic.title))
         topic.title = title
         changed.append("title")
-    if tags is not None:
-        new_tags = resolve_tags(actor, tags)
-        if [t.name for t in new_tags] != [t.name for t in topic.tags]:
-            topic.tags = new_tags
-            changed.append("tags")
+    if new_tags is not None and [t.name for t in new_tags] != [t.name for t in topic.tags]:
+        topic.tags = new_tags
+        changed.append("tags")
     if changed:
         record_activity(Verb.TOPIC_EDITED, actor=actor, obj=topic,
                         payload=TopicEdited(topic_id=topic.id, fields=changed))

@@ -10,7 +10,8 @@ from .models import Sighting
 
 def note_sighting(user_id):
     """Record that `user_id` is using this request's address and device; at most one row per
-    (user, address, device) and UTC day. Outside a request, or with neither known, nothing. No commit.
+    (user, address, device) and UTC day. Outside a request, or with neither known, nothing. In the
+    current transaction.
     """
     if not has_request_context():
         return None

@@ -22,7 +22,10 @@ def _credit(user_id, delta):
 
 
 def award(user_id, rule, activity, *, delta=None):
-    """Add `rule`'s points for `activity` to a member, once; capped for vote rules. Returns the delta."""
+    """Add `rule`'s points for `activity` to a member, once, in the current transaction; capped for vote rules.
+
+    Returns the delta.
+    """
     delta = points_for(rule) if delta is None else delta
     if rule in VOTE_RULES and delta > 0:
         delta = min(delta, max(daily_vote_cap() - _vote_points_today(user_id), 0))
@@ -83,7 +86,7 @@ def in_force(*, object_type, object_id, verbs=None, actor_id=None):
 
 
 def reverse(entries, cause):
-    """Undo each entry with a compensating one caused by `cause`; each entry is undone once."""
+    """Undo each entry with a compensating one caused by `cause`, in the current transaction; each once."""
     for entry in db.session.scalars(entries).all():
         inserted = insert_unless_exists(PointsEntry, {
             "user_id": entry.user_id, "delta": -entry.delta, "rule": entry.rule, "activity_id": cause.id,
