@@ -1,12 +1,342 @@
-"""What the Lumina Cloud demo community talks about: topics, replies, votes, idea updates.
-
-Pure data, read by `portal.demo`. People are named by the local part of their
-email (`wang.fang`, `jonas.weber`, `member` for Emma Schneider, `moderator`
-for Sophie Wang), which is also their @handle. Times are relative to the
-moment of seeding: a topic starts `ago` days back; a reply, status change or
-edit comes `hours` after the topic started, or `ago` days before now.
+"""What the demo community is: Lumina Cloud's categories, staff, customers and members, and what
+they say to each other (topics, replies, votes, idea updates, referrals). Data only; seed.py plays it.
 """
 from typing import NamedTuple
+
+from ..community.models import Access
+from ..crm.models import LifecycleStage
+from ..permissions import Role
+from ..referrals.models import ReferralSource
+
+DEMO_PASSWORD = "teahouse-demo-2026"
+DEMO_EMAIL_DOMAIN = "demo.teahouse.example"
+
+ADMIN_EMAIL = "admin@teahouse.example"
+MODERATOR_EMAIL = "moderator@teahouse.example"
+SALES_EMAIL = "sales@teahouse.example"
+SALES_MANAGER_EMAIL = "manager@teahouse.example"
+MEMBER_EMAIL = f"member@{DEMO_EMAIL_DOMAIN}"
+
+LOGINS = (
+    (Role.MEMBER, MEMBER_EMAIL),
+    (Role.MODERATOR, MODERATOR_EMAIL),
+    (Role.SALES, SALES_EMAIL),
+    (Role.SALES_MANAGER, SALES_MANAGER_EMAIL),
+    (Role.ADMIN, ADMIN_EMAIL),
+)
+
+CATEGORIES = (
+    {
+        "name": "Announcements / 公告",
+        "slug": "announcements",
+        "description": "Release notes, scheduled maintenance and event invitations from the Lumina Cloud team. "
+                       "产品发布、维护窗口与线下活动通知。",
+        "colour": "#b45309",
+        "write_access": Access.STAFF,
+    },
+    {
+        "name": "Getting Started / 入门",
+        "slug": "getting-started",
+        "description": "New to Lumina Cloud? Connect your first data source, build a dashboard and invite "
+                       "your team. 新用户从这里开始：接入数据源、搭建第一个看板。",
+        "colour": "#0f766e",
+    },
+    {
+        "name": "Questions & Answers / 问答",
+        "slug": "questions",
+        "description": "Ask how to model a metric, why a chart looks wrong or how to speed up a slow query. "
+                       "Accept the answer that solved it. 提问与解答，采纳最佳答案。",
+        "colour": "#1d4ed8",
+    },
+    {
+        "name": "Ideas & Feedback / 建议与反馈",
+        "slug": "ideas",
+        "description": "Suggest features and vote on the ideas of others; the product team reviews the top "
+                       "ideas every sprint. 提出功能建议并为你支持的想法投票。",
+        "colour": "#7c3aed",
+    },
+    {
+        "name": "Integrations & API / 集成与 API",
+        "slug": "integrations",
+        "description": "Connectors, webhooks, the REST API and embedding dashboards in your own product: "
+                       "DingTalk, WeCom, Salesforce, Snowflake and more. 数据连接器、Webhook 与开放接口。",
+        "colour": "#be185d",
+    },
+    {
+        "name": "Staff room / 员工专区",
+        "slug": "staff-room",
+        "description": "Where the Lumina Cloud team coordinates: triage, escalations, hand-overs to sales. "
+                       "Members never see it. 仅员工可见。",
+        "colour": "#0e7490",
+        "read_access": Access.STAFF,
+        "write_access": Access.STAFF,
+    },
+)
+
+TEAMS = ("China Sales", "International Sales")
+
+STAFF = (
+    {"email": ADMIN_EMAIL, "name": "Lin Hao", "role": Role.ADMIN, "locale": "en",
+     "timezone": "Asia/Shanghai", "team": None,
+     "bio": "Runs the Teahouse platform for Lumina Cloud: settings, integrations and access."},
+    {"email": MODERATOR_EMAIL, "name": "Sophie Wang", "role": Role.MODERATOR, "locale": "en",
+     "timezone": "Asia/Shanghai", "team": None,
+     "bio": "Community manager at Lumina Cloud. Ping me if a thread needs an answer from the product team."},
+    {"email": "zhao.min@teahouse.example", "name": "赵敏", "role": Role.MODERATOR, "locale": "zh",
+     "timezone": "Asia/Shanghai", "team": None,
+     "bio": "Lumina Cloud 社区运营，负责中文版块和线下用户沙龙。"},
+    {"email": SALES_MANAGER_EMAIL, "name": "Michael Chen", "role": Role.SALES_MANAGER, "locale": "en",
+     "timezone": "Asia/Shanghai", "team": "China Sales",
+     "bio": "Head of sales for Greater China. Eight years in enterprise software."},
+    {"email": SALES_EMAIL, "name": "刘洋", "role": Role.SALES, "locale": "zh",
+     "timezone": "Asia/Shanghai", "team": "China Sales",
+     "bio": "华东区客户经理，负责零售与金融行业客户。"},
+    {"email": "sun.li@teahouse.example", "name": "孙丽", "role": Role.SALES, "locale": "zh",
+     "timezone": "Asia/Shanghai", "team": "China Sales",
+     "bio": "华北、华南区客户经理，擅长制造业与教育行业的数据项目。"},
+    {"email": "daniel.koh@teahouse.example", "name": "Daniel Koh", "role": Role.SALES, "locale": "en",
+     "timezone": "Asia/Singapore", "team": "International Sales",
+     "bio": "Account executive for Europe, North America and Southeast Asia, based in Singapore."},
+)
+
+STAFF_JOINED_DAYS_AGO = 600
+
+CUSTOMERS = (
+    {
+        "external_id": "LC-1001", "name": "Xingchen Retail", "company": "杭州星辰零售集团有限公司",
+        "domain": "hangzhou-retail.example.cn", "email": "it@hangzhou-retail.example.cn",
+        "phone": "+86 571 8801 2345", "region": "East China", "industry": "Retail", "size": "1000+",
+        "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "1280000.00",
+        "first_purchase_days_ago": 1420, "last_purchase_days_ago": 65, "renewal_in_days": 300,
+        "contact_channels": ["email", "wechat", "phone"], "opt_outs": [], "verified_days_ago": 20,
+        "created_days_ago": 1500, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.example",
+    },
+    {
+        "external_id": "LC-1002", "name": "Nordwind Logistik", "company": "Nordwind Logistik GmbH",
+        "domain": "nordwind-logistik.example", "email": "procurement@nordwind-logistik.example",
+        "phone": "+49 40 5550 1820", "region": "Europe", "industry": "Logistics", "size": "1000+",
+        "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "960000.00",
+        "first_purchase_days_ago": 1090, "last_purchase_days_ago": 150, "renewal_in_days": 215,
+        "contact_channels": ["email", "phone"], "opt_outs": ["sms"], "verified_days_ago": 45,
+        "created_days_ago": 1200, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
+    },
+    {
+        "external_id": "LC-1003", "name": "Jinqiao Financial Services", "company": "上海金桥金融服务有限公司",
+        "domain": "jinqiao-finance.example.cn", "email": "data@jinqiao-finance.example.cn",
+        "phone": "+86 21 5088 7612", "region": "East China", "industry": "Financial Services",
+        "size": "201-1000",
+        "stage": LifecycleStage.CUSTOMER, "revenue": "420000.00",
+        "first_purchase_days_ago": 240, "last_purchase_days_ago": 240, "renewal_in_days": 125,
+        "contact_channels": ["email", "wechat"], "opt_outs": ["phone"], "verified_days_ago": 30,
+        "created_days_ago": 400, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.example",
+    },
+    {
+        "external_id": "LC-1004", "name": "Lanhai Electronics", "company": "深圳蓝海电子科技有限公司",
+        "domain": "lanhai-electronics.example.cn", "email": "bi@lanhai-electronics.example.cn",
+        "phone": "+86 755 8632 4410", "region": "South China", "industry": "Electronics Manufacturing",
+        "size": "201-1000",
+        "stage": LifecycleStage.CUSTOMER, "revenue": "240000.00",
+        "first_purchase_days_ago": 410, "last_purchase_days_ago": 410, "renewal_in_days": 20,
+        "contact_channels": ["wechat", "phone"], "opt_outs": [], "verified_days_ago": 90,
+        "created_days_ago": 520, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
+    },
+    {
+        "external_id": "LC-1005", "name": "Yunfan Education", "company": "北京云帆教育科技有限公司",
+        "domain": "yunfan-edu.example.cn", "email": "ops@yunfan-edu.example.cn",
+        "phone": "+86 10 6278 3391", "region": "North China", "industry": "Education", "size": "51-200",
+        "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "150000.00",
+        "first_purchase_days_ago": 760, "last_purchase_days_ago": 30, "renewal_in_days": 335,
+        "contact_channels": ["email", "wechat"], "opt_outs": [], "verified_days_ago": 12,
+        "created_days_ago": 820, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
+    },
+    {
+        "external_id": "LC-1006", "name": "Maple & Finch Health", "company": "Maple & Finch Health Inc.",
+        "domain": "mapleandfinch.example", "email": "analytics@mapleandfinch.example",
+        "phone": "+1 416 555 0190", "region": "North America", "industry": "Healthcare", "size": "51-200",
+        "stage": LifecycleStage.CUSTOMER, "revenue": "96000.00",
+        "first_purchase_days_ago": 28, "last_purchase_days_ago": 28, "renewal_in_days": 337,
+        "contact_channels": ["email"], "opt_outs": ["phone", "sms"], "verified_days_ago": 28,
+        "created_days_ago": 150, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
+    },
+    {
+        "external_id": "LC-1007", "name": "Sunda Pay", "company": "PT Sunda Pay Indonesia",
+        "domain": "sundapay.example", "email": "finance@sundapay.example",
+        "phone": "+62 21 5550 3377", "region": "Southeast Asia", "industry": "Fintech", "size": "51-200",
+        "stage": LifecycleStage.CHURNED_CUSTOMER, "revenue": "84000.00",
+        "first_purchase_days_ago": 795, "last_purchase_days_ago": 430, "renewal_in_days": -65,
+        "contact_channels": ["email"], "opt_outs": [], "verified_days_ago": 200,
+        "created_days_ago": 860, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
+    },
+    {
+        "external_id": "LC-1008", "name": "Haihe Pharmaceutical", "company": "天津海河制药股份有限公司",
+        "domain": "haihe-pharma.example.cn", "email": "xinxi@haihe-pharma.example.cn",
+        "phone": "+86 22 2356 8870", "region": "North China", "industry": "Pharmaceuticals", "size": "1000+",
+        "stage": LifecycleStage.PROSPECT, "revenue": "0.00",
+        "contact_channels": ["email", "phone"], "opt_outs": [], "verified_days_ago": 15,
+        "created_days_ago": 75, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
+    },
+    {
+        "external_id": "LC-1009", "name": "Kestrel Robotics", "company": "Kestrel Robotics LLC",
+        "domain": "kestrel-robotics.example", "email": "hello@kestrel-robotics.example",
+        "phone": "+1 412 555 0148", "region": "North America", "industry": "Industrial Automation",
+        "size": "201-1000",
+        "stage": LifecycleStage.PROSPECT, "revenue": "0.00",
+        "contact_channels": ["email"], "opt_outs": [], "verified_days_ago": 40,
+        "created_days_ago": 110, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
+    },
+    {
+        "external_id": "LC-1010", "name": "Baiyun Foods", "company": "广州白云食品有限公司",
+        "domain": "baiyun-foods.example.cn", "email": "market@baiyun-foods.example.cn",
+        "phone": "+86 20 3722 6051", "region": "South China", "industry": "Food & Beverage", "size": "201-1000",
+        "stage": LifecycleStage.DORMANT_PROSPECT, "revenue": "0.00",
+        "contact_channels": ["wechat"], "opt_outs": ["email"], "verified_days_ago": 240,
+        "created_days_ago": 420, "owner_rep": "sun.li@teahouse.example",
+        "relationship_owner": "zhao.min@teahouse.example",
+    },
+    {
+        "external_id": "LC-1011", "name": "Merlion Freight", "company": "Merlion Freight Pte. Ltd.",
+        "domain": "merlionfreight.example", "email": "ops@merlionfreight.example",
+        "phone": "+65 6555 0123", "region": "Southeast Asia", "industry": "Logistics", "size": "51-200",
+        "stage": LifecycleStage.LOST_PROSPECT, "revenue": "0.00",
+        "contact_channels": ["email", "phone"], "opt_outs": [], "verified_days_ago": 380,
+        "created_days_ago": 530, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
+    },
+    {
+        "external_id": "LC-1012", "name": "Lakeside Design Studio", "company": "苏州湖畔设计工作室",
+        "domain": "lakeside-design.example.cn", "email": "studio@lakeside-design.example.cn",
+        "phone": "+86 512 6588 1207", "region": "East China", "industry": "Design", "size": "1-50",
+        "stage": LifecycleStage.STRANGER, "revenue": "0.00",
+        "contact_channels": [], "opt_outs": [], "verified_days_ago": None,
+        "created_days_ago": 6, "owner_rep": SALES_EMAIL, "relationship_owner": "zhao.min@teahouse.example",
+    },
+)
+
+
+class DemoMember(NamedTuple):
+    email: str
+    name: str
+    locale: str
+    timezone: str
+    points: int
+    joined_days_ago: int
+    bio: str
+
+
+MEMBERS_BY_CUSTOMER_DOMAIN = {
+    "hangzhou-retail.example.cn": (
+        DemoMember("wang.fang@hangzhou-retail.example.cn", "王芳", "zh", "Asia/Shanghai", 1480, 530,
+                   "星辰零售数据分析负责人，用 Lumina 管理 300 多家门店的日销售看板。"),
+        DemoMember("li.wei@hangzhou-retail.example.cn", "李伟", "zh", "Asia/Shanghai", 1120, 495,
+                   "数据工程师，主要折腾 ETL 和 MySQL 数据源同步。"),
+        DemoMember("zhang.min@hangzhou-retail.example.cn", "张敏", "zh", "Asia/Shanghai", 430, 300,
+                   "会员运营，关注复购率和促销活动效果分析。"),
+        DemoMember("chen.jianguo@hangzhou-retail.example.cn", "陈建国", "zh", "Asia/Shanghai", 85, 410,
+                   "信息中心主任，负责集团 BI 平台选型与采购。"),
+        DemoMember("xu.ting@hangzhou-retail.example.cn", "徐婷", "zh", "Asia/Shanghai", 240, 120,
+                   "商品部分析师，刚从 Excel 转到 Lumina，正在学习计算字段。"),
+    ),
+    "nordwind-logistik.example": (
+        DemoMember(MEMBER_EMAIL, "Emma Schneider", "en", "Europe/Berlin", 640, 460,
+                   "Operations analyst at Nordwind. I build the on-time delivery dashboards for our Hamburg hub."),
+        DemoMember("jonas.weber@nordwind-logistik.example", "Jonas Weber", "en", "Europe/Berlin", 1310, 520,
+                   "Data platform lead. Happy to talk Snowflake connectors and row-level security."),
+        DemoMember("lena.fischer@nordwind-logistik.example", "Lena Fischer", "en", "Europe/Berlin", 190, 210,
+                   "Controlling. Mostly here for scheduled PDF reports and currency conversion questions."),
+        DemoMember("tobias.braun@nordwind-logistik.example", "Tobias Braun", "en", "Europe/Berlin", 35, 45,
+                   "Fleet manager, new to Lumina."),
+    ),
+    "jinqiao-finance.example.cn": (
+        DemoMember("zhou.jie@jinqiao-finance.example.cn", "周杰", "zh", "Asia/Shanghai", 720, 235,
+                   "风控数据分析师，关注权限管理和数据脱敏。"),
+        DemoMember("wu.xiaoyan@jinqiao-finance.example.cn", "吴晓燕", "zh", "Asia/Shanghai", 310, 230,
+                   "财务 BP，每月用 Lumina 做经营分析报告。"),
+        DemoMember("zheng.hao@jinqiao-finance.example.cn", "郑浩", "en", "Asia/Shanghai", 60, 90,
+                   "IT security engineer. Reviewing SSO and audit log integration."),
+    ),
+    "lanhai-electronics.example.cn": (
+        DemoMember("huang.zhiqiang@lanhai-electronics.example.cn", "黄志强", "zh", "Asia/Shanghai", 560, 380,
+                   "生产计划经理，用看板追踪良品率和产能利用率。"),
+        DemoMember("lin.jia@lanhai-electronics.example.cn", "林佳", "zh", "Asia/Shanghai", 150, 330,
+                   "供应链分析，正在把 ERP 数据接进 Lumina。"),
+        DemoMember("he.lei@lanhai-electronics.example.cn", "何磊", "zh", "Asia/Shanghai", 20, 260,
+                   "IT 运维，负责数据网关部署。"),
+    ),
+    "yunfan-edu.example.cn": (
+        DemoMember("liu.chang@yunfan-edu.example.cn", "刘畅", "zh", "Asia/Shanghai", 880, 540,
+                   "教学数据产品经理，最常在问答区出没，欢迎交流漏斗分析。"),
+        DemoMember("ma.li@yunfan-edu.example.cn", "马丽", "zh", "Asia/Shanghai", 270, 350,
+                   "招生运营，用 Lumina 看各渠道线索转化。"),
+        DemoMember("zhao.lei@yunfan-edu.example.cn", "赵磊", "zh", "Asia/Shanghai", 5, 12,
+                   "刚入职的数据分析实习生。"),
+    ),
+    "mapleandfinch.example": (
+        DemoMember("sarah.obrien@mapleandfinch.example", "Sarah O'Brien", "en", "America/Toronto", 130, 140,
+                   "Clinic operations director. Rolling out Lumina across our twelve clinics."),
+        DemoMember("david.nguyen@mapleandfinch.example", "David Nguyen", "en", "America/Toronto", 75, 26,
+                   "Analytics engineer, dbt fan, interested in the embedding API."),
+    ),
+    "sundapay.example": (
+        DemoMember("arjun.mehta@sundapay.example", "Arjun Mehta", "en", "Asia/Jakarta", 410, 505,
+                   "Head of data at Sunda Pay. Payments, fraud signals and too many dashboards."),
+        DemoMember("putri.wulandari@sundapay.example", "Putri Wulandari", "en", "Asia/Jakarta", 95, 440,
+                   "Product analyst working on merchant onboarding metrics."),
+    ),
+    "haihe-pharma.example.cn": (
+        DemoMember("gao.feng@haihe-pharma.example.cn", "高峰", "zh", "Asia/Shanghai", 110, 70,
+                   "信息部经理，正在评估 BI 平台，想看看同行的使用经验。"),
+        DemoMember("luo.jing@haihe-pharma.example.cn", "罗静", "zh", "Asia/Shanghai", 40, 55,
+                   "销售运营分析，关心医院渠道数据的可视化。"),
+    ),
+    "kestrel-robotics.example": (
+        DemoMember("emily.carter@kestrel-robotics.example", "Emily Carter", "en", "America/New_York", 65, 100,
+                   "VP Operations. Evaluating analytics tools for our factory telemetry."),
+    ),
+    "baiyun-foods.example.cn": (
+        DemoMember("liang.ying@baiyun-foods.example.cn", "梁颖", "zh", "Asia/Shanghai", 55, 400,
+                   "市场部数据专员，去年参加过 Lumina 广州用户沙龙。"),
+    ),
+    "merlionfreight.example": (
+        DemoMember("tan.weiming@merlionfreight.example", "Tan Wei Ming", "en", "Asia/Singapore", 25, 510,
+                   "Operations manager. Looked at Lumina for shipment tracking last year."),
+    ),
+    "lakeside-design.example.cn": (
+        DemoMember("shen.yue@lakeside-design.example.cn", "沈悦", "zh", "Asia/Shanghai", 0, 5,
+                   "独立设计工作室主理人，想给客户做数据可视化报告。"),
+    ),
+    None: (
+        DemoMember(f"lucas.martin@{DEMO_EMAIL_DOMAIN}", "Lucas Martin", "en", "Europe/Paris", 960, 480,
+                   "Freelance BI consultant in Lyon. I help SMEs set up their first Lumina workspace."),
+        # Joined through Lucas's link with a throwaway address: the referral was not counted.
+        DemoMember("huang.jingyi@yopmail.com", "黄静怡", "zh", "Asia/Shanghai", 345, 270,
+                   "数据科学研究生，在写关于零售可视化的毕业论文。"),
+    ),
+}
+
+
+
+# (referrer, friend, how): the friend joined through the referrer's link, code or email invitation.
+DEMO_REFERRALS = (
+    ("lucas.martin", "huang.jingyi", ReferralSource.LINK),  # a disposable address: rejected
+    ("lucas.martin", "sarah.obrien", ReferralSource.LINK),  # Maple & Finch then bought: converted
+    ("liu.chang", "gao.feng", ReferralSource.CODE),
+    ("member", "david.nguyen", ReferralSource.CODE),        # joined after Maple & Finch bought
+    ("jonas.weber", "zhao.lei", ReferralSource.LINK),
+    ("wang.fang", "shen.yue", ReferralSource.LINK),
+)
+# (referrer, address, days ago): invitations nobody has answered yet.
+DEMO_PENDING_INVITES = (
+    ("member", "anna.kowalski@baltic-freight.example", 10),
+    ("member", "marco.rossi@trattoria-digitale.example", 2),
+)
+# Maple & Finch was a prospect until its first purchase, which converts Sarah's referral.
+DEMO_FIRST_PURCHASE = ("mapleandfinch.example", 28)
+
+
+# -- what members say -------------------------------------------------------------------------------
+
 
 
 class Reply(NamedTuple):

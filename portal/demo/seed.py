@@ -1,0 +1,462 @@
+"""Seeding the demo: the community of Lumina Cloud, a B2B analytics SaaS vendor.
+
+Lumina Cloud sells to companies in China and abroad; its customers' people
+meet in the community, its staff moderate it and its sales reps work the
+accounts. Every demo account signs in with DEMO_PASSWORD. Who they are and
+what they say to each other is data in content.py; this module plays it
+through the community services and backdates it over the last four months.
+"""
+import random
+import zlib
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import generate_password_hash
+
+from ..auth.models import Team, User
+from ..community import answers, follows, ideas, posts, topics, votes
+from ..community.models import Category, Post, Tag, Topic, Vote
+from ..crm.models import Customer, LifecycleStage
+from ..crm.services import assign_value_tiers, change_lifecycle_stage
+from ..events import Activity
+from ..extensions import db
+from ..levels import level_for
+from ..notifications.models import Notification
+from ..permissions import Role
+from ..referrals import invites, signups
+from ..referrals.models import Referral, ReferralStatus
+from ..rewards.models import PointsEntry, UserBadge
+from ..sqltypes import UTCDateTime, utcnow
+from . import content
+from .content import (
+    ADMIN_EMAIL,
+    CATEGORIES,
+    CUSTOMERS,
+    DEMO_EMAIL_DOMAIN,
+    DEMO_FIRST_PURCHASE,
+    DEMO_PASSWORD,
+    DEMO_PENDING_INVITES,
+    DEMO_REFERRALS,
+    LOGINS,
+    MEMBERS_BY_CUSTOMER_DOMAIN,
+    STAFF,
+    STAFF_JOINED_DAYS_AGO,
+    TEAMS,
+)
+
+
+def seed_demo() -> dict:
+    """Fill an empty database with Lumina Cloud's demo community, in one transaction.
+
+    Creates the categories, 12 customer accounts across every lifecycle stage
+    (value tiers set by ABC analysis), their 30 members, the community and
+    sales staff and an admin, then lets them talk: the topics, replies, votes,
+    accepted answers, idea updates and follows of `content`, made through
+    the community services (so activity and notifications follow) and then
+    backdated over the last four months. Does nothing if demo users or the
+    admin exist.
+
+    Returns {"created": False}, or {"created": True, "logins": [(role, email,
+    password), ...]} with one sign-in per role.
+    """
+    if _already_seeded():
+        return {"created": False}
+
+    password_hash = generate_password_hash(DEMO_PASSWORD)
+    db.session.add_all(_categories())
+    staff = _staff(password_hash)
+    customers = _customers(staff)
+    _members(customers, password_hash)
+    assign_value_tiers()
+    db.session.flush()
+    _opening_balances()
+    db.session.commit()
+    with current_app.test_request_context():  # @mentions link to profiles through url_for
+        _community(utcnow())
+        _referrals(utcnow())
+    _date_rewards_by_their_cause()
+
+    return {
+        "created": True,
+        "logins": [(role.value, email, DEMO_PASSWORD) for role, email in LOGINS],
+    }
+
+
+def _already_seeded():
+    return db.session.scalar(
+        sa.select(User.id)
+        .where(sa.or_(User.email.like(f"%@{DEMO_EMAIL_DOMAIN}"), User.email == ADMIN_EMAIL))
+        .limit(1)
+    ) is not None
+
+
+def _days_ago(days):
+    return utcnow() - timedelta(days=days)
+
+
+def _date_days_ago(days):
+    return date.today() - timedelta(days=days) if days is not None else None
+
+
+def _categories():
+    return [Category(position=position, **fields) for position, fields in enumerate(CATEGORIES)]
+
+
+def _staff(password_hash):
+    """The staff users, by email."""
+    teams = {name: Team(name=name, created_at=_days_ago(STAFF_JOINED_DAYS_AGO)) for name in TEAMS}
+    db.session.add_all(teams.values())
+    staff = {}
+    for person in STAFF:
+        user = User(
+            email=person["email"],
+            name=person["name"],
+            role=person["role"],
+            locale=person["locale"],
+            timezone=person["timezone"],
+            bio=person["bio"],
+            team=teams[person["team"]] if person["team"] else None,
+            password_hash=password_hash,
+            created_at=_days_ago(STAFF_JOINED_DAYS_AGO),
+        )
+        db.session.add(user)
+        staff[user.email] = user
+    return staff
+
+
+def _customers(staff):
+    """The customer accounts, by domain."""
+    customers = {}
+    for account in CUSTOMERS:
+        renewal_in_days = account.get("renewal_in_days")
+        verified_days_ago = account["verified_days_ago"]
+        customer = Customer(
+            external_id=account["external_id"],
+            name=account["name"],
+            company=account["company"],
+            email=account["email"],
+            domain=account["domain"],
+            phone=account["phone"],
+            region=account["region"],
+            industry=account["industry"],
+            size=account["size"],
+            lifecycle_stage=account["stage"],
+            revenue=Decimal(account["revenue"]),
+            first_purchase_at=_date_days_ago(account.get("first_purchase_days_ago")),
+            last_purchase_at=_date_days_ago(account.get("last_purchase_days_ago")),
+            renewal_date=date.today() + timedelta(days=renewal_in_days) if renewal_in_days is not None else None,
+            contact_channels=list(account["contact_channels"]),
+            opt_outs=list(account["opt_outs"]),
+            last_verified_at=_days_ago(verified_days_ago) if verified_days_ago is not None else None,
+            created_at=_days_ago(account["created_days_ago"]),
+            owner_rep=staff[account["owner_rep"]],
+            relationship_owner=staff[account["relationship_owner"]],
+        )
+        db.session.add(customer)
+        customers[customer.domain] = customer
+    return customers
+
+
+def _members(customers, password_hash):
+    for domain, members in MEMBERS_BY_CUSTOMER_DOMAIN.items():
+        for member in members:
+            db.session.add(User(
+                email=member.email,
+                name=member.name,
+                role=Role.MEMBER,
+                locale=member.locale,
+                timezone=member.timezone,
+                bio=member.bio,
+                points=member.points,
+                level_number=level_for(member.points).number,
+                customer=customers[domain] if domain else None,
+                password_hash=password_hash,
+                created_at=_days_ago(member.joined_days_ago),
+            ))
+
+
+def _opening_balances():
+    """The points members earned before the demo's four months, as one ledger entry each."""
+    members = db.session.scalars(sa.select(User).where(User.points > 0)).all()
+    db.session.add_all(PointsEntry(user_id=m.id, delta=m.points, rule="opening_balance", created_at=m.created_at)
+                       for m in members)
+
+
+# -- the community: topics, replies, votes, answers, ideas, follows --------------------------------
+
+COMMUNITY_DAYS = 120
+VOTE_DELAY_MEAN_HOURS = 18
+
+
+def _community(now):
+    """Play the demo conversations through the community services, in time order, then backdate them.
+
+    Every action is an event at a moment in the last four months; running the
+    events in that order means notifications and activity come out as they
+    would have (a voter hears about an idea's status only if they voted
+    first). The services stamp rows with the real clock; `_Timeline` moves
+    each action's rows to its moment afterwards.
+    """
+    people = {user.email.partition("@")[0]: user for user in db.session.scalars(sa.select(User))}
+    categories = {c.slug: c for c in db.session.scalars(sa.select(Category))}
+    db.session.add_all(Tag(name=name, created_by_id=people["moderator"].id, created_at=now - timedelta(COMMUNITY_DAYS))
+                       for name in sorted({tag for topic in content.TOPICS for tag in topic.tags}))
+    db.session.commit()
+
+    community = _DemoCommunity(people, categories, now)
+    events = [event for follow in content.FOLLOWS for event in community.follow_events(*follow)]
+    events += [event for spec in content.TOPICS for event in community.topic_events(spec)]
+    with _Timeline(now) as timeline:
+        for when, _, action in sorted(events, key=lambda event: event[:2]):
+            action()
+            timeline.mark(when)
+    timeline.apply()
+    community.backdate()
+
+
+class _DemoCommunity:
+    """Turns `content` into timed events that call the community services."""
+
+    def __init__(self, people, categories, now):
+        self.people, self.categories, self.now = people, categories, now
+        self.joined = {handle: user.created_at for handle, user in people.items()}
+        self.user_ids = {handle: user.id for handle, user in people.items()}
+        self.topic_ids = {}       # topic key -> id
+        self.post_ids = {}        # (topic key, post key) -> id
+        self.last_post_times = {}  # topic key -> when its last post came
+        self.edit_times = {}      # topic key -> when its first post was edited
+        self.vote_times = []      # {"voter": id, "post": id, "at": when}
+        self._seq = 0
+
+    def _event(self, when, action, *args):
+        """(when, tie-breaker, what to do): events sort by time, then in the order they were planned."""
+        if when >= self.now:
+            raise ValueError(f"demo content happens in the future: {action.__name__}{args}")
+        self._seq += 1
+        return when, self._seq, lambda: action(*args)
+
+    def _when(self, start, hours=None, ago=None):
+        return start + timedelta(hours=hours) if hours is not None else self.now - timedelta(days=ago)
+
+    def follow_events(self, handle, target_type, target):
+        target_id = self.categories[target].id if target_type == "category" else self.people[target].id
+        when = self.now - timedelta(days=COMMUNITY_DAYS - 1)
+        return [self._event(when, follows.follow, self.people[handle], target_type, target_id)]
+
+    def topic_events(self, spec):
+        """Everything that happens to one topic, each at its moment."""
+        start = self.now - timedelta(days=spec.ago)
+        replies = self._timed_replies(spec, start)  # [(post key, reply, when)]
+
+        def topic_id():  # known once the topic exists
+            return self.topic_ids[spec.key]
+
+        moderator, minute = self.people["moderator"], timedelta(minutes=1)
+
+        events = [self._event(start, self._start_topic, spec)]
+        events += [self._event(start + minute, lambda h=handle: follows.follow(self.people[h], "topic", topic_id()))
+                   for handle in spec.followers]
+        if spec.pinned:
+            events.append(self._event(start + 2 * minute, lambda: topics.set_pinned(moderator, topic_id(), True)))
+        events += [self._event(when, self._reply, spec, reply, key) for key, reply, when in replies]
+        if spec.edit:
+            edited = start + timedelta(hours=spec.edit.hours)
+            self.edit_times[spec.key] = edited
+            events.append(self._event(edited, lambda: posts.edit_post(
+                self.people[spec.author], self.post_ids[spec.key, "op"], spec.edit.body)))
+        events += self._vote_events(spec, "op", start, spec.author, spec.votes, 0, spec.voted_by)
+        for key, reply, when in replies:
+            events += self._vote_events(spec, key, when, reply.author, reply.votes, reply.down)
+        if spec.accepted:
+            answered = next(when for key, _, when in replies if key == spec.accepted)
+            asker = self.people[spec.accepted_by or spec.author]
+            events.append(self._event(answered + timedelta(hours=2), lambda: answers.accept(
+                asker, topic_id(), self.post_ids[spec.key, spec.accepted])))
+        for status in spec.statuses:
+            events.append(self._event(self._when(start, status.hours, status.ago), lambda s=status: (
+                ideas.set_idea_status(self.people[s.actor], topic_id(), s.status, s.reply))))
+        last_post = replies[-1][2] if replies else start
+        if spec.locked:
+            events.append(self._event(last_post + timedelta(hours=1), lambda: topics.set_locked(
+                moderator, topic_id(), True)))
+        self.last_post_times[spec.key] = last_post
+        return events
+
+    def _timed_replies(self, spec, start):
+        """(post key, reply, when) for each reply; the key names it for quotes, votes and acceptance."""
+        replies, previous = [], start
+        for number, reply in enumerate(spec.replies, start=2):
+            when = self._when(start, reply.hours, reply.ago)
+            if when <= previous:
+                raise ValueError(f"demo topic {spec.key!r}: replies must come after the topic, in order")
+            replies.append((reply.key or f"#{number}", reply, when))
+            previous = when
+        return replies
+
+    def backdate(self):
+        """What `_Timeline` can't know: when topics last saw a post, edits, and votes (inserted without the ORM)."""
+        topic_table, post_table, vote_table = Topic.__table__, Post.__table__, Vote.__table__
+        at = sa.bindparam("at", type_=UTCDateTime())
+        db.session.execute(
+            sa.update(topic_table).where(topic_table.c.id == sa.bindparam("pk")).values(last_posted_at=at),
+            [{"pk": self.topic_ids[key], "at": when} for key, when in self.last_post_times.items()])
+        if self.edit_times:
+            db.session.execute(
+                sa.update(post_table).where(post_table.c.id == sa.bindparam("pk")).values(edited_at=at),
+                [{"pk": self.post_ids[key, "op"], "at": when} for key, when in self.edit_times.items()])
+        if self.vote_times:
+            same_vote = sa.and_(vote_table.c.voter_id == sa.bindparam("voter"),
+                                vote_table.c.post_id == sa.bindparam("post"))
+            db.session.execute(sa.update(vote_table).where(same_vote).values(created_at=at, updated_at=at),
+                               self.vote_times)
+        db.session.commit()
+
+    def _start_topic(self, spec):
+        topic = topics.create_topic(self.people[spec.author], category_id=self.categories[spec.category].id,
+                             kind=spec.kind, title=spec.title, body=spec.body, tags=list(spec.tags))
+        self.topic_ids[spec.key] = topic.id
+        self.post_ids[spec.key, "op"] = db.session.scalar(
+            sa.select(Post.id).where(Post.topic_id == topic.id, Post.number == 1))
+
+    def _reply(self, spec, reply, key):
+        quoted = self.post_ids[spec.key, reply.quote] if reply.quote else None
+        post = posts.reply(self.people[reply.author], self.topic_ids[spec.key], reply.body, reply_to_id=quoted)
+        self.post_ids[spec.key, key] = post.id
+
+    def _vote_events(self, spec, post_key, posted_at, author, ups, downs, voted_by=()):
+        """`ups` + `downs` votes by other people, each a while after the post (or after they joined)."""
+        rng = random.Random(zlib.crc32(f"{spec.key}/{post_key}".encode()))
+        voters = self._voters(spec, posted_at, author, voted_by, rng)[:ups + downs]
+        if len(voters) < ups + downs:
+            raise ValueError(f"demo topic {spec.key!r}: not enough people to cast {ups + downs} votes")
+        events = []
+        for index, handle in enumerate(voters):
+            earliest = max(posted_at, self.joined[handle] + timedelta(days=1))
+            delay = timedelta(hours=min(rng.expovariate(1 / VOTE_DELAY_MEAN_HOURS), 24 * 14) + 0.1)
+            when = min(earliest + delay, self.now - timedelta(minutes=2))
+            events.append(self._event(when, self._vote, handle, (spec.key, post_key), 1 if index < ups else -1, when))
+        return events
+
+    def _vote(self, handle, post_key, value, when):
+        voter_id, post_id = self.user_ids[handle], self.post_ids[post_key]
+        votes.cast(self.people[handle], post_id, value)
+        self.vote_times.append({"voter": voter_id, "post": post_id, "at": when})
+
+    def _voters(self, spec, posted_at, author, voted_by, rng):
+        """Who votes, most likely first: the named voters, people who were there, then newcomers."""
+        staff_only = spec.category == "staff-room"
+        pool = [handle for handle, user in self.people.items()
+                if handle != author and handle not in voted_by
+                and (user.is_staff if staff_only else user.role in (Role.MEMBER, Role.MODERATOR))]
+        pool.sort()
+        rng.shuffle(pool)
+        pool.sort(key=lambda handle: self.joined[handle] > posted_at)  # stable: earlier members first
+        return [*voted_by, *pool]
+
+
+class _Timeline:
+    """When each demo action 'happened': the rows it inserted get that moment instead of the real clock.
+
+    While open, it notes every row the session inserts (whatever subscriber
+    wrote it); `mark(when)` after each action assigns those rows to the
+    action's moment, and `apply()` rewrites their timestamp columns.
+    """
+
+    TIME_COLUMNS = ("created_at", "occurred_at", "updated_at")
+    READ_AFTER_DAYS = 14  # notifications older than this have been read
+
+    def __init__(self, now):
+        self.now = now
+        self._pending = []                     # (table, primary key) inserted since the last mark
+        self._rows = defaultdict(list)         # table -> [{"pk": ..., "at": ...}]
+
+    def __enter__(self):
+        sa.event.listen(db.session, "after_flush", self._collect)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(db.session, "after_flush", self._collect)
+
+    def _collect(self, session, flush_context):
+        for obj in session.new:
+            mapper = sa.inspect(obj).mapper
+            table, key = mapper.local_table, mapper.primary_key_from_instance(obj)
+            if len(key) == 1 and any(column in table.c for column in self.TIME_COLUMNS):
+                self._pending.append((table, key[0]))
+
+    def mark(self, when):
+        for table, pk in self._pending:
+            self._rows[table].append({"pk": pk, "at": when})
+        self._pending.clear()
+
+    def apply(self):
+        notifications = Notification.__table__
+        for table, rows in self._rows.items():
+            at = sa.bindparam("at", type_=UTCDateTime())
+            values = {column: at for column in self.TIME_COLUMNS if column in table.c}
+            if table is notifications:
+                values["read_at"] = sa.bindparam("read_at", type_=UTCDateTime())
+                cutoff = self.now - timedelta(days=self.READ_AFTER_DAYS)
+                for row in rows:
+                    row["read_at"] = row["at"] + timedelta(hours=3) if row["at"] < cutoff else None
+            pk = next(iter(table.primary_key.columns))
+            db.session.execute(sa.update(table).where(pk == sa.bindparam("pk")).values(values), rows)
+        db.session.commit()
+
+
+# -- referrals: friends members brought --------------------------------------------------------------
+
+
+
+def _referrals(now):
+    """Play the demo's referrals through the referral and CRM services in time order, then backdate them."""
+    people = {user.email.partition("@")[0]: user for user in db.session.scalars(sa.select(User))}
+    domain, bought_days_ago = DEMO_FIRST_PURCHASE
+    buyer = db.session.scalar(sa.select(Customer).where(Customer.domain == domain))
+    events = []
+    for referrer, friend, source in DEMO_REFERRALS:
+        joined = people[friend].created_at + timedelta(minutes=5)
+        events.append((joined, _demo_signup, people[friend], people[referrer], source))
+    events += [(now - timedelta(days=days), _demo_invite, people[referrer], email)
+               for referrer, email, days in DEMO_PENDING_INVITES]
+    buyer.lifecycle_stage = LifecycleStage.PROSPECT
+    db.session.commit()
+    events.append((now - timedelta(days=bought_days_ago), _demo_first_purchase, buyer))
+    with _Timeline(now) as timeline:
+        for when, action, *args in sorted(events, key=lambda event: event[0]):
+            action(when, *args)
+            timeline.mark(when)
+    timeline.apply()
+
+
+def _date_rewards_by_their_cause():
+    """Ledger entries and badges are inserted without the ORM, so the timeline doesn't see them:
+    each takes the time of the activity that caused it."""
+    for model, column in ((PointsEntry, "created_at"), (UserBadge, "awarded_at")):
+        cause_time = sa.select(Activity.occurred_at).where(Activity.id == model.activity_id).scalar_subquery()
+        db.session.execute(sa.update(model).where(model.activity_id.is_not(None)).values({column: cause_time}))
+    db.session.commit()
+
+
+def _demo_invite(when, referrer, email):
+    referral = invites.invite_friend(referrer, email)  # inserted without the ORM: dated here
+    referral.invited_at = referral.created_at = when
+    db.session.commit()
+
+
+def _demo_signup(when, friend, referrer, source):
+    referral = signups.record_signup(friend, code=referrer.referral_code, source=source)
+    referral.signed_up_at = when
+    if referral.status == ReferralStatus.REJECTED:
+        referral.rejected_at = when
+    db.session.commit()
+
+
+def _demo_first_purchase(when, customer):
+    change_lifecycle_stage(None, customer.id, LifecycleStage.CUSTOMER, cause="First purchase (CRM sync)")
+    db.session.execute(sa.update(Referral).where(Referral.status == ReferralStatus.CONVERTED,
+                                                 Referral.converted_at > when).values(converted_at=when))
+    db.session.commit()
