@@ -1,5 +1,11 @@
 """What the demo community is: Lumina Cloud's categories, staff, customers and members, and what
 they say to each other (topics, replies, votes, idea updates, referrals). Data only; seed.py plays it.
+
+People are named by the local part of their email (`wang.fang`, `jonas.weber`,
+`member` for Emma Schneider, `moderator` for Sophie Wang), which is also their
+@handle. Times are relative to the moment of seeding: a topic starts `ago`
+days back; a reply, status change or edit comes `hours` after the topic
+started, or `ago` days before now.
 """
 from typing import NamedTuple
 
@@ -336,8 +342,6 @@ DEMO_FIRST_PURCHASE = ("mapleandfinch.example", 28)
 
 
 # -- what members say -------------------------------------------------------------------------------
-
-
 
 class Reply(NamedTuple):
     author: str
