@@ -15,7 +15,8 @@ def _shown_to(user):
     Checked when read, not only when written: a topic moved into the staff
     room or deleted since stops showing its title.
     """
-    still_readable = Notification.topic_id.in_(visible_topics(user).with_only_columns(Topic.id))
+    # Correlated: one primary-key probe per notification of this user, not a scan of every readable topic.
+    still_readable = visible_topics(user).with_only_columns(Topic.id).where(Topic.id == Notification.topic_id).exists()
     return sa.and_(Notification.user_id == user.id,
                    sa.or_(Notification.topic_id.is_(None), still_readable))
 
