@@ -123,3 +123,29 @@ def test_api_notification_links_come_from_the_public_address(client, make_user, 
     answer(helper, topic)
     [item] = client.get("/api/v1/notifications?unread=1", headers=bearer(author)).get_json()["items"]
     assert item["link"] == f"{PUBLIC_URL}/t/{topic.id}#post-2"
+
+
+def test_the_notifications_page_and_api_run_a_fixed_number_of_queries(app, client, make_user, bearer):
+    """Titles and categories come from the topics now: still no query per notification."""
+    from tests.helpers import count_queries
+
+    asker = established(make_user)
+    qa = make_category("Questions")
+    helpers = [established(make_user) for _ in range(6)]
+    first = ask(asker, qa, title="The first question here")
+    answer(helpers[0], first)
+    page, headers = app.test_client(user=asker), bearer(asker)
+    page.get("/")  # the day's first page counts the visit: measure the pages after it
+    with count_queries() as few_page:
+        page.get("/notifications")
+    with count_queries() as few_api:
+        client.get("/api/v1/notifications", headers=headers)
+    for n, helper in enumerate(helpers):
+        topic = ask(asker, make_category(f"Category {n}"), title=f"Another question number {n}")
+        answer(helper, topic)
+    with count_queries() as many_page:
+        page.get("/notifications")
+    with count_queries() as many_api:
+        client.get("/api/v1/notifications", headers=headers)
+    assert len(many_page) == len(few_page)
+    assert len(many_api) == len(few_api)
