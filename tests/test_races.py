@@ -25,7 +25,11 @@ STRONG = "violet kettle mountain 42"
 def postgres(app):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("parallel requests only really overlap on PostgreSQL (TEST_DATABASE_URL)")
-    return app
+    yield app
+    # After the storm, the operator's own check agrees: every balance equals its ledger.
+    db.session.expire_all()
+    result = app.test_cli_runner().invoke(args=["points", "verify"])
+    assert result.exit_code == 0 and "Every balance equals its ledger." in result.output, result.output
 
 
 def at_once(app, requests):
