@@ -11,6 +11,8 @@ from flask import Response, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from .extensions import db, login_manager
+
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
@@ -108,8 +110,6 @@ def _error_page(status, message):
 
 def _abandon_transaction():
     """Before anything else: whatever the failed action wrote is undone, and a broken transaction is usable again."""
-    from .extensions import db
-
     db.session.rollback()
 
 
@@ -118,8 +118,6 @@ def handle_domain_error(error: DomainError):
     if wants_json():
         return jsonify(error.to_dict()), error.status
     if isinstance(error, Unauthorized):
-        from .extensions import login_manager
-
         return login_manager.unauthorized()
     return _error_page(error.status, error.message)
 

@@ -99,7 +99,7 @@ def user_by_email(email):
 
 # -- actions ----------------------------------------------------------------------
 
-def register(*, email, password, name, locale=None, referral_code=None, channel=None,
+def register(*, email, password, name, locale=None, referral_code=None,
              referral_source=None, ip=None, device_id=None):
     """Create a member account linked to its customer record; one activity; committed.
 
@@ -119,8 +119,7 @@ def register(*, email, password, name, locale=None, referral_code=None, channel=
     customer = customer_for_email(email)
     user = _insert_user(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
                         customer_id=customer.id if customer else None)
-    record_activity(Verb.REGISTERED, actor=user, obj=user, channel=channel,
-                    payload=Registered(referral_code=referral_code))
+    record_activity(Verb.REGISTERED, actor=user, obj=user, payload=Registered(referral_code=referral_code))
     record_signup(user, code=referral_code, source=referral_source, ip=ip, device_id=device_id)
     db.session.commit()
     return user

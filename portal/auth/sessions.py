@@ -40,10 +40,10 @@ def sign_in(user, *, remember=False):
     login_user(user, remember=remember)
 
 
-def record_login(user, channel=None):
+def record_login(user):
     """Note a successful sign-in (a browser's, or a token's over the API); committed."""
     user.last_login_at = utcnow()
-    record_activity(Verb.LOGGED_IN, actor=user, obj=user, channel=channel)
+    record_activity(Verb.LOGGED_IN, actor=user, obj=user)
     db.session.commit()
 
 
