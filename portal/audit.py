@@ -48,9 +48,10 @@ class AuditEntry(db.Model):
         return ACTION_LABELS.get(self.action, self.action)
 
 
-def audit(actor, action, target=None, **details):
-    """Add an audit entry to the current transaction. `actor` None means the CLI."""
+def audit(actor, action, target=None, *, now=None, **details):
+    """Add an audit entry to the current transaction. `actor` None means the CLI; `now` defaults to the clock."""
     entry = AuditEntry(
+        occurred_at=now or utcnow(),
         actor_id=actor.id if actor is not None else None,
         action=action,
         target_type=record_type(target) if target is not None else None,

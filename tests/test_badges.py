@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from portal.auth.models import UserStatus
 from portal.community import answers, ideas, votes
-from portal.community.models import Post, Vote
+from portal.community.models import Post
 from portal.events import Activity, Verb, record_activity
 from portal.extensions import db
 from portal.notifications.models import Notification
@@ -124,9 +124,7 @@ def test_helpful_week_counts_only_this_weeks_upvotes(qa, people, voters):
     topic = ask(asker, qa)
     replies = [answer(helper, topic, f"Answer number {n}") for n in range(2)]
     for voter in voters[:6]:
-        votes.cast(voter, replies[0].id, 1)
-    db.session.execute(sa.update(Vote).values(updated_at=utcnow() - timedelta(days=8)))
-    db.session.commit()
+        votes.cast(voter, replies[0].id, 1, now=utcnow() - timedelta(days=8))
     for voter in voters[:4]:
         votes.cast(voter, replies[1].id, 1)
     assert "helpful_week" not in held(helper)

@@ -27,6 +27,7 @@ from portal.events import Activity
 from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.permissions import Role
+from portal.rewards.models import PointsEntry, UserBadge
 from portal.sqltypes import utcnow
 
 
@@ -214,6 +215,17 @@ def check_history_spreads_over_months_in_order(member):
     activity_times = db.session.scalars(sa.select(Activity.occurred_at)).all()
     assert min(activity_times) < now - timedelta(days=100) and max(activity_times) < now
     assert all(c.created_at < now for c in db.session.scalars(sa.select(IdeaStatusChange)))
+    check_what_subscribers_wrote_is_dated_by_its_cause(now)
+
+
+def check_what_subscribers_wrote_is_dated_by_its_cause(now):
+    """Points, badges and notifications carry the moment of the action that caused them."""
+    for stamp, cause in ((PointsEntry.created_at, PointsEntry.activity_id),
+                         (UserBadge.awarded_at, UserBadge.activity_id)):
+        rows = db.session.execute(sa.select(stamp, Activity.occurred_at).join(Activity, Activity.id == cause)).all()
+        assert rows and all(written == happened for written, happened in rows), stamp
+    notified = db.session.scalars(sa.select(Notification.created_at)).all()
+    assert min(notified) < now - timedelta(days=90) and max(notified) < now
 
 
 def test_demo_points_match_the_ledger(runner):

@@ -22,7 +22,7 @@ def _question_for(actor, topic_id):
     return topic
 
 
-def accept(actor, topic_id, post_id):
+def accept(actor, topic_id, post_id, *, now=None):
     """Mark one reply as the accepted answer, replacing any earlier one; pays once however many clicks.
 
     The switch is a compare-and-set on the topic (see _switch_answer): of
@@ -40,14 +40,14 @@ def accept(actor, topic_id, post_id):
     if not _switch_answer(topic, previous_id, post.id):
         return _after_losing_a_race(actor, topic_id, wanted=post.id)
     if previous_id is not None:
-        _record_unaccept(actor, topic, previous_id)
-    record_activity(Verb.ANSWER_ACCEPTED, actor=actor, obj=post,
+        _record_unaccept(actor, topic, previous_id, now)
+    record_activity(Verb.ANSWER_ACCEPTED, actor=actor, obj=post, occurred_at=now,
                     payload=AnswerAccepted(topic_id=topic.id, answerer_id=post.author_id, asker_id=topic.author_id))
     db.session.commit()
     return topic
 
 
-def unaccept(actor, topic_id):
+def unaccept(actor, topic_id, *, now=None):
     """Take back the accepted answer, if there is one; a parallel change wins with Conflict (409) here."""
     topic = _question_for(actor, topic_id)
     previous_id = topic.solved_post_id
@@ -55,7 +55,7 @@ def unaccept(actor, topic_id):
         return topic
     if not _switch_answer(topic, previous_id, None):
         return _after_losing_a_race(actor, topic_id, wanted=None)
-    _record_unaccept(actor, topic, previous_id)
+    _record_unaccept(actor, topic, previous_id, now)
     db.session.commit()
     return topic
 
@@ -82,8 +82,8 @@ def _after_losing_a_race(actor, topic_id, *, wanted):
     return topic
 
 
-def _record_unaccept(actor, topic, previous_id):
+def _record_unaccept(actor, topic, previous_id, now):
     previous = db.session.get(Post, previous_id)
-    record_activity(Verb.ANSWER_UNACCEPTED, actor=actor, obj=previous,
+    record_activity(Verb.ANSWER_UNACCEPTED, actor=actor, obj=previous, occurred_at=now,
                     payload=AnswerUnaccepted(topic_id=topic.id, answerer_id=previous.author_id,
                                              asker_id=topic.author_id))

@@ -36,12 +36,12 @@ def _existing(user, target_type, target_id):
                                                      Follow.target_id == target_id))
 
 
-def follow(user, target_type, target_id):
-    """Follow something `user` can see; following twice changes nothing."""
-    target_type = _target(user, target_type, target_id)
+def follow(user, target_type, target_id, *, now=None):
+    """Follow something `user` can see (from `now`); following twice changes nothing."""
+    target_type, now = _target(user, target_type, target_id), now or utcnow()
     if insert_unless_exists(Follow, {"user_id": user.id, "target_type": target_type, "target_id": target_id,
-                                     "created_at": utcnow()}, key=("user_id", "target_type", "target_id")):
-        record_activity(Verb.FOLLOWED, actor=user,
+                                     "created_at": now}, key=("user_id", "target_type", "target_id")):
+        record_activity(Verb.FOLLOWED, actor=user, occurred_at=now,
                         payload=Followed(target_type=target_type.value, target_id=target_id))
     db.session.commit()
 

@@ -7,6 +7,7 @@ from ..events import Verb, record_activity
 from ..extensions import db
 from ..payloads import IdeaStatusChanged
 from ..permissions import Permission, ensure
+from ..sqltypes import utcnow
 from . import markdown
 from .models import IdeaStatus, IdeaStatusChange, TopicKind
 from .topics import get_topic
@@ -14,10 +15,10 @@ from .topics import get_topic
 REPLY_MAX = 5000
 
 
-def set_idea_status(actor, topic_id, status, reply=""):
+def set_idea_status(actor, topic_id, status, reply="", *, now=None):
     """Staff set an idea's status with an optional public reply; author and voters hear of it."""
     ensure(actor, Permission.MODERATE)
-    change = apply_idea_status(actor, get_topic(actor, topic_id), status, reply)
+    change = apply_idea_status(actor, get_topic(actor, topic_id), status, reply, now=now)
     db.session.commit()
     return change
 
@@ -37,16 +38,16 @@ def check_idea_status(topic, status, reply=""):
     return status, reply
 
 
-def apply_idea_status(actor, topic, status, reply=""):
+def apply_idea_status(actor, topic, status, reply="", *, now=None):
     """The status change itself, inside the caller's transaction (not committed)."""
     status, reply = check_idea_status(topic, status, reply)
-    previous = topic.idea_status
-    change = IdeaStatusChange(topic_id=topic.id, status=status, reply=reply,
+    previous, now = topic.idea_status, now or utcnow()
+    change = IdeaStatusChange(topic_id=topic.id, status=status, reply=reply, created_at=now,
                               reply_html=markdown.render(reply).html if reply else "", actor_id=actor.id)
     db.session.add(change)
     topic.idea_status = status
     db.session.flush()
-    record_activity(Verb.IDEA_STATUS_CHANGED, actor=actor, obj=topic,
+    record_activity(Verb.IDEA_STATUS_CHANGED, actor=actor, obj=topic, occurred_at=now,
                     payload=IdeaStatusChanged(topic_id=topic.id, status=status.value,
                                               previous=previous.value if previous else None, change_id=change.id))
     return change

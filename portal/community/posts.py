@@ -34,8 +34,8 @@ def _ensure_open(user, topic):
         raise Conflict("topic_closed", _("This topic is closed to new posts."))
 
 
-def reply(author, topic_id, body, *, reply_to_id=None):
-    """Add a post to a topic (quoting `reply_to_id` if given); one activity; committed."""
+def reply(author, topic_id, body, *, reply_to_id=None, now=None):
+    """Add a post to a topic (quoting `reply_to_id` if given) at `now`; one activity; committed."""
     ensure(author, Permission.POST)
     topic = get_topic(author, topic_id)
     if topic.deleted_at:
@@ -51,7 +51,7 @@ def reply(author, topic_id, body, *, reply_to_id=None):
     content = Body(author, body)
     check_posting_limit(author, new_topic=False)
     number = _next_number(topic)
-    now = utcnow()
+    now = now or utcnow()
     post = Post(topic_id=topic.id, number=number, author_id=author.id, reply_to_id=reply_to_id,
                 source=content.source, html=content.html, sanitizer_version=content.version, created_at=now)
     db.session.add(post)
@@ -59,7 +59,7 @@ def reply(author, topic_id, body, *, reply_to_id=None):
     topic.last_posted_at = now
     topic.last_poster_id = author.id
     db.session.flush()
-    record_activity(Verb.POST_CREATED, actor=author, obj=post,
+    record_activity(Verb.POST_CREATED, actor=author, obj=post, occurred_at=now,
                     payload=PostCreated(topic_id=topic.id, number=number, mentions=content.mentioned_ids,
                                         reply_to_author_id=reply_to.author_id if reply_to else None))
     db.session.commit()
@@ -82,7 +82,7 @@ def editable_post(editor, post_id):
     return post
 
 
-def edit_post(editor, post_id, body, *, title=None):
+def edit_post(editor, post_id, body, *, title=None, now=None):
     """Change a post's text (and the topic title on its first post), keeping the old text."""
     post = editable_post(editor, post_id)
     topic = post.topic
@@ -91,26 +91,27 @@ def edit_post(editor, post_id, body, *, title=None):
     new_title = clean_title(title) if title is not None and post.number == 1 else None
     if content.source == post.source and (new_title is None or new_title == topic.title):
         return post
+    now = now or utcnow()
     post.revision_count += 1
-    db.session.add(PostRevision(post_id=post.id, number=post.revision_count, editor_id=editor.id,
+    db.session.add(PostRevision(post_id=post.id, number=post.revision_count, editor_id=editor.id, created_at=now,
                                 source=post.source, title=topic.title if post.number == 1 else None))
     post.source, post.html, post.sanitizer_version = content.source, content.html, content.version
-    post.edited_at = utcnow()
+    post.edited_at = now
     if new_title:
         topic.title = new_title
-    record_activity(Verb.POST_EDITED, actor=editor, obj=post,
+    record_activity(Verb.POST_EDITED, actor=editor, obj=post, occurred_at=now,
                     payload=PostEdited(topic_id=topic.id, revision=post.revision_count))
     db.session.commit()
     return post
 
 
-def delete_post(actor, post_id):
+def delete_post(actor, post_id, *, now=None):
     """Soft-delete a post (the whole topic for a first post); the author or a moderator."""
     post = get_post(actor, post_id)
     topic = post.topic
     if post.author_id != actor.id and not is_moderator(actor):
         raise Forbidden("not_author", _("You can only delete your own posts."))
-    now = utcnow()
+    now = now or utcnow()
     post.deleted_at = now
     if post.number == 1:
         topic.deleted_at = now
@@ -119,7 +120,7 @@ def delete_post(actor, post_id):
     was_solution = topic.solved_post_id == post.id
     if was_solution:
         topic.solved_post_id = None
-    record_activity(Verb.POST_DELETED, actor=actor, obj=post,
+    record_activity(Verb.POST_DELETED, actor=actor, obj=post, occurred_at=now,
                     payload=PostDeleted(topic_id=topic.id, author_id=post.author_id, was_solution=was_solution,
                                         by_moderator=post.author_id != actor.id))
     db.session.commit()

@@ -47,8 +47,8 @@ def _parse_kind(kind):
         raise Invalid(fields={"kind": _l("Choose discussion, question or idea.")}) from None
 
 
-def create_topic(author, *, category_id, kind, title, body, tags=()):
-    """Start a topic with its first post; one activity; committed."""
+def create_topic(author, *, category_id, kind, title, body, tags=(), now=None):
+    """Start a topic with its first post; one activity; committed. `now`: when (default the clock)."""
     ensure(author, Permission.POST)
     category = get_category(author, category_id)
     if not can_write(author, category):
@@ -58,7 +58,7 @@ def create_topic(author, *, category_id, kind, title, body, tags=()):
     check_posting_limit(author, new_topic=True)
     content = Body(author, body)
     tag_objects = resolve_tags(author, tags)
-    now = utcnow()
+    now = now or utcnow()
     topic = Topic(category_id=category.id, author_id=author.id, kind=kind, title=title, created_at=now,
                   last_posted_at=now, last_poster_id=author.id, post_count=1, tags=tag_objects,
                   idea_status=IdeaStatus.NEW if kind == TopicKind.IDEA else None)
@@ -68,7 +68,7 @@ def create_topic(author, *, category_id, kind, title, body, tags=()):
                 sanitizer_version=content.version, created_at=now)
     db.session.add(post)
     db.session.flush()
-    record_activity(Verb.TOPIC_CREATED, actor=author, obj=topic,
+    record_activity(Verb.TOPIC_CREATED, actor=author, obj=topic, occurred_at=now,
                     payload=TopicCreated(topic_id=topic.id, post_id=post.id, category_id=category.id,
                                          kind=kind.value, mentions=content.mentioned_ids))
     db.session.commit()
@@ -137,8 +137,8 @@ _UNSET = object()
 
 
 def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=None, category_id=None,
-                 duplicate_of_id=_UNSET, idea_status=None, status_reply=""):
-    """Apply changes to a topic in one transaction: all of them or none.
+                 duplicate_of_id=_UNSET, idea_status=None, status_reply="", now=None):
+    """Apply changes to a topic in one transaction: all of them or none (at `now`, default the clock).
 
     Moderators may change anything. The author, and members whose level
     unlocks it, may change the title and tags; members whose level unlocks it
@@ -148,6 +148,7 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
     from .ideas import apply_idea_status, check_idea_status
 
     ensure(actor, Permission.POST)
+    now = now or utcnow()
     topic = get_topic(actor, topic_id)
     _ensure_may_change(actor, topic, details=title is not None or tags is not None,
                        duplicate=duplicate_of_id is not _UNSET,
@@ -159,24 +160,24 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
         _check_duplicate_target(actor, topic, duplicate_of_id)
     if idea_status is not None:
         check_idea_status(topic, idea_status, status_reply)
-    _change_details(actor, topic, title, tags)
+    _change_details(actor, topic, title, tags, now)
     if moving:
-        record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, payload=TopicMoved(
+        record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, occurred_at=now, payload=TopicMoved(
             topic_id=topic.id, from_category_id=topic.category_id, to_category_id=category.id))
         topic.category_id = category.id
     if duplicate_of_id is not _UNSET and duplicate_of_id != topic.duplicate_of_id:
         topic.duplicate_of_id = duplicate_of_id
-        record_activity(Verb.TOPIC_CLOSED_AS_DUPLICATE, actor=actor, obj=topic,
+        record_activity(Verb.TOPIC_CLOSED_AS_DUPLICATE, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicClosedAsDuplicate(topic_id=topic.id, original_id=duplicate_of_id))
     if idea_status is not None:
-        apply_idea_status(actor, topic, idea_status, status_reply)
+        apply_idea_status(actor, topic, idea_status, status_reply, now=now)
     if pinned is not None and pinned != topic.pinned:
         topic.pinned = pinned
-        record_activity(Verb.TOPIC_PINNED, actor=actor, obj=topic,
+        record_activity(Verb.TOPIC_PINNED, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicPinned(topic_id=topic.id, pinned=pinned))
     if locked is not None and locked != topic.locked:
         topic.locked = locked
-        record_activity(Verb.TOPIC_LOCKED, actor=actor, obj=topic,
+        record_activity(Verb.TOPIC_LOCKED, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicLocked(topic_id=topic.id, locked=locked))
     db.session.commit()
     return topic
@@ -203,7 +204,7 @@ def may_close_duplicates(user):
     return can(user, Permission.CLOSE_DUPLICATES)
 
 
-def _change_details(actor, topic, title, tags):
+def _change_details(actor, topic, title, tags, now):
     """A new title (kept in the first post's history) and tag set; one TOPIC_EDITED activity if either changed.
 
     Both are checked before either is written.
@@ -215,14 +216,14 @@ def _change_details(actor, topic, title, tags):
         first = db.session.scalar(sa.select(Post).where(Post.topic_id == topic.id, Post.number == 1))
         first.revision_count += 1
         db.session.add(PostRevision(post_id=first.id, number=first.revision_count, editor_id=actor.id,
-                                    source=first.source, title=topic.title))
+                                    source=first.source, title=topic.title, created_at=now))
         topic.title = title
         changed.append("title")
     if new_tags is not None and [t.name for t in new_tags] != [t.name for t in topic.tags]:
         topic.tags = new_tags
         changed.append("tags")
     if changed:
-        record_activity(Verb.TOPIC_EDITED, actor=actor, obj=topic,
+        record_activity(Verb.TOPIC_EDITED, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicEdited(topic_id=topic.id, fields=changed))
 
 
@@ -234,12 +235,12 @@ def _check_duplicate_target(actor, topic, original_id):
         raise Invalid(fields={"duplicate_of_id": _l("Choose another topic: this one can't be the original.")})
 
 
-def set_pinned(actor, topic_id, pinned):
-    return change_topic(actor, topic_id, pinned=pinned)
+def set_pinned(actor, topic_id, pinned, *, now=None):
+    return change_topic(actor, topic_id, pinned=pinned, now=now)
 
 
-def set_locked(actor, topic_id, locked):
-    return change_topic(actor, topic_id, locked=locked)
+def set_locked(actor, topic_id, locked, *, now=None):
+    return change_topic(actor, topic_id, locked=locked, now=now)
 
 
 def move_topic(actor, topic_id, category_id):

@@ -31,8 +31,8 @@ def _check_votable(voter, post, value):
         raise Invalid("ideas_upvote_only", fields={"value": _l("Ideas take votes for, not against.")})
 
 
-def cast(voter, post_id, value):
-    """Record `voter`'s vote on a post, or change it; a repeat of the same vote changes nothing."""
+def cast(voter, post_id, value, *, now=None):
+    """Record `voter`'s vote on a post (at `now`), or change it; a repeat of the same vote changes nothing."""
     ensure(voter, Permission.VOTE)
     post = get_post(voter, post_id)
     _check_votable(voter, post, value)
@@ -41,28 +41,27 @@ def cast(voter, post_id, value):
     )
     if existing is not None and existing.value == value:
         return post
-    previous = existing.value if existing is not None else 0
+    previous, now = existing.value if existing is not None else 0, now or utcnow()
     if existing is None:
-        if not _insert_vote(voter, post, value):
+        if not _insert_vote(voter, post, value, now):
             db.session.rollback()  # a simultaneous identical request won the unique constraint
             return get_post(voter, post_id)
     else:
-        existing.value, existing.updated_at = value, utcnow()
+        existing.value, existing.updated_at = value, now
     _adjust_score(post, value - previous)
-    record_activity(Verb.VOTED, actor=voter, obj=post,
+    record_activity(Verb.VOTED, actor=voter, obj=post, occurred_at=now,
                     payload=Voted(topic_id=post.topic_id, author_id=post.author_id, value=value, previous=previous))
     db.session.commit()
     db.session.refresh(post)
     return post
 
 
-def _insert_vote(voter, post, value):
-    now = utcnow()
+def _insert_vote(voter, post, value, now):
     return insert_unless_exists(Vote, {"voter_id": voter.id, "post_id": post.id, "value": value,
                                        "created_at": now, "updated_at": now}, key=("voter_id", "post_id"))
 
 
-def retract(voter, post_id):
+def retract(voter, post_id, *, now=None):
     """Withdraw `voter`'s vote on a post; nothing happens if there is none."""
     ensure(voter, Permission.VOTE)
     post = get_post(voter, post_id)
@@ -73,7 +72,7 @@ def retract(voter, post_id):
         return post
     db.session.delete(vote)
     _adjust_score(post, -vote.value)
-    record_activity(Verb.VOTE_RETRACTED, actor=voter, obj=post,
+    record_activity(Verb.VOTE_RETRACTED, actor=voter, obj=post, occurred_at=now,
                     payload=VoteRetracted(topic_id=post.topic_id, author_id=post.author_id, previous=vote.value))
     db.session.commit()
     db.session.refresh(post)

@@ -11,6 +11,7 @@ from ..events import Activity, Verb, record_activity
 from ..extensions import db
 from ..payloads import CustomerStageChanged
 from ..permissions import Permission, Role, ensure
+from ..sqltypes import utcnow
 from .models import Customer, LifecycleStage, ValueTier
 
 CAUSE_MAX = 200
@@ -69,7 +70,7 @@ def customer_for_email(email):
     )
 
 
-def change_lifecycle_stage(actor, customer_id, stage, *, cause):
+def change_lifecycle_stage(actor, customer_id, stage, *, cause, now=None):
     """Move a customer to another lifecycle stage, keeping why; committed.
 
     The one way every stage change goes (staff UI, CSV import, API, rules), so
@@ -95,9 +96,9 @@ def change_lifecycle_stage(actor, customer_id, stage, *, cause):
     old = customer.lifecycle_stage
     if old == stage:
         return customer
-    customer.lifecycle_stage = stage
-    audit(actor, "customer.stage_changed", customer, old=old.value, new=stage.value, cause=cause)
-    record_activity(Verb.CUSTOMER_STAGE_CHANGED, actor=actor, obj=customer, customer_id=customer.id,
+    customer.lifecycle_stage, now = stage, now or utcnow()
+    audit(actor, "customer.stage_changed", customer, now=now, old=old.value, new=stage.value, cause=cause)
+    record_activity(Verb.CUSTOMER_STAGE_CHANGED, actor=actor, obj=customer, customer_id=customer.id, occurred_at=now,
                     payload=CustomerStageChanged(from_stage=old.value, to_stage=stage.value, cause=cause))
     db.session.commit()
     return customer

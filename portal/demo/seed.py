@@ -4,11 +4,11 @@ Lumina Cloud sells to companies in China and abroad; its customers' people
 meet in the community, its staff moderate it and its sales reps work the
 accounts. Every demo account signs in with DEMO_PASSWORD. Who they are and
 what they say to each other is data in content.py; this module plays it
-through the community services and backdates it over the last four months.
+through the community services, each action at its moment of the last four
+months (every service takes `now=`).
 """
 import random
 import zlib
-from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,18 +18,16 @@ from werkzeug.security import generate_password_hash
 
 from ..auth.models import Team, User
 from ..community import answers, follows, ideas, posts, topics, votes
-from ..community.models import Category, Post, Tag, Topic, Vote
+from ..community.models import Category, Post, Tag
 from ..crm.models import Customer, LifecycleStage
 from ..crm.services import assign_value_tiers, change_lifecycle_stage
-from ..events import Activity
 from ..extensions import db
 from ..levels import level_for
 from ..notifications.models import Notification
 from ..permissions import Role
 from ..referrals import invites, signups
-from ..referrals.models import Referral, ReferralStatus
-from ..rewards.models import PointsEntry, UserBadge
-from ..sqltypes import UTCDateTime, utcnow
+from ..rewards.models import PointsEntry
+from ..sqltypes import utcnow
 from . import content
 from .content import (
     ADMIN_EMAIL,
@@ -55,9 +53,9 @@ def seed_demo() -> dict:
     (value tiers set by ABC analysis), their 30 members, the community and
     sales staff and an admin, then lets them talk: the topics, replies, votes,
     accepted answers, idea updates and follows of `content`, made through
-    the community services (so activity and notifications follow) and then
-    backdated over the last four months. Does nothing if demo users or the
-    admin exist.
+    the community services at their moments of the last four months (so
+    activity, points and notifications follow, dated as they happened). Does
+    nothing if demo users or the admin exist.
 
     Returns {"created": False}, or {"created": True, "logins": [(role, email,
     password), ...]} with one sign-in per role.
@@ -75,9 +73,10 @@ def seed_demo() -> dict:
     _opening_balances()
     db.session.commit()
     with current_app.test_request_context():  # @mentions link to profiles through url_for
-        _community(utcnow())
-        _referrals(utcnow())
-    _date_rewards_by_their_cause()
+        now = utcnow()
+        _community(now)
+        _referrals(now)
+        _read_old_notifications(now)
 
     return {
         "created": True,
@@ -192,13 +191,12 @@ VOTE_DELAY_MEAN_HOURS = 18
 
 
 def _community(now):
-    """Play the demo conversations through the community services, in time order, then backdate them.
+    """Play the demo conversations through the community services, in time order.
 
-    Every action is an event at a moment in the last four months; running the
-    events in that order means notifications and activity come out as they
-    would have (a voter hears about an idea's status only if they voted
-    first). The services stamp rows with the real clock; `_Timeline` moves
-    each action's rows to its moment afterwards.
+    Every action is an event at a moment in the last four months, passed to
+    the service as `now`; running the events in that order means
+    notifications and activity come out as they would have (a voter hears
+    about an idea's status only if they voted first).
     """
     people = {user.email.partition("@")[0]: user for user in db.session.scalars(sa.select(User))}
     categories = {c.slug: c for c in db.session.scalars(sa.select(Category))}
@@ -209,12 +207,8 @@ def _community(now):
     community = _DemoCommunity(people, categories, now)
     events = [event for follow in content.FOLLOWS for event in community.follow_events(*follow)]
     events += [event for spec in content.TOPICS for event in community.topic_events(spec)]
-    with _Timeline(now) as timeline:
-        for when, _, action in sorted(events, key=lambda event: event[:2]):
-            action()
-            timeline.mark(when)
-    timeline.apply()
-    community.backdate()
+    for _when, _seq, action in sorted(events, key=lambda event: event[:2]):
+        action()
 
 
 class _DemoCommunity:
@@ -223,20 +217,19 @@ class _DemoCommunity:
     def __init__(self, people, categories, now):
         self.people, self.categories, self.now = people, categories, now
         self.joined = {handle: user.created_at for handle, user in people.items()}
-        self.user_ids = {handle: user.id for handle, user in people.items()}
         self.topic_ids = {}       # topic key -> id
         self.post_ids = {}        # (topic key, post key) -> id
-        self.last_post_times = {}  # topic key -> when its last post came
-        self.edit_times = {}      # topic key -> when its first post was edited
-        self.vote_times = []      # {"voter": id, "post": id, "at": when}
         self._seq = 0
 
     def _event(self, when, action, *args):
-        """(when, tie-breaker, what to do): events sort by time, then in the order they were planned."""
+        """(when, tie-breaker, what to do): events sort by time, then in the order they were planned.
+
+        The action is called with `args` and now=when.
+        """
         if when >= self.now:
             raise ValueError(f"demo content happens in the future: {action.__name__}{args}")
         self._seq += 1
-        return when, self._seq, lambda: action(*args)
+        return when, self._seq, lambda: action(*args, now=when)
 
     def _when(self, start, hours=None, ago=None):
         return start + timedelta(hours=hours) if hours is not None else self.now - timedelta(days=ago)
@@ -257,32 +250,30 @@ class _DemoCommunity:
         moderator, minute = self.people["moderator"], timedelta(minutes=1)
 
         events = [self._event(start, self._start_topic, spec)]
-        events += [self._event(start + minute, lambda h=handle: follows.follow(self.people[h], "topic", topic_id()))
-                   for handle in spec.followers]
+        events += [self._event(start + minute, lambda now, h=handle: follows.follow(
+            self.people[h], "topic", topic_id(), now=now)) for handle in spec.followers]
         if spec.pinned:
-            events.append(self._event(start + 2 * minute, lambda: topics.set_pinned(moderator, topic_id(), True)))
+            events.append(self._event(start + 2 * minute, lambda now: topics.set_pinned(
+                moderator, topic_id(), True, now=now)))
         events += [self._event(when, self._reply, spec, reply, key) for key, reply, when in replies]
         if spec.edit:
-            edited = start + timedelta(hours=spec.edit.hours)
-            self.edit_times[spec.key] = edited
-            events.append(self._event(edited, lambda: posts.edit_post(
-                self.people[spec.author], self.post_ids[spec.key, "op"], spec.edit.body)))
+            events.append(self._event(start + timedelta(hours=spec.edit.hours), lambda now: posts.edit_post(
+                self.people[spec.author], self.post_ids[spec.key, "op"], spec.edit.body, now=now)))
         events += self._vote_events(spec, "op", start, spec.author, spec.votes, 0, spec.voted_by)
         for key, reply, when in replies:
             events += self._vote_events(spec, key, when, reply.author, reply.votes, reply.down)
         if spec.accepted:
             answered = next(when for key, _, when in replies if key == spec.accepted)
             asker = self.people[spec.accepted_by or spec.author]
-            events.append(self._event(answered + timedelta(hours=2), lambda: answers.accept(
-                asker, topic_id(), self.post_ids[spec.key, spec.accepted])))
+            events.append(self._event(answered + timedelta(hours=2), lambda now: answers.accept(
+                asker, topic_id(), self.post_ids[spec.key, spec.accepted], now=now)))
         for status in spec.statuses:
-            events.append(self._event(self._when(start, status.hours, status.ago), lambda s=status: (
-                ideas.set_idea_status(self.people[s.actor], topic_id(), s.status, s.reply))))
-        last_post = replies[-1][2] if replies else start
+            events.append(self._event(self._when(start, status.hours, status.ago), lambda now, s=status: (
+                ideas.set_idea_status(self.people[s.actor], topic_id(), s.status, s.reply, now=now))))
         if spec.locked:
-            events.append(self._event(last_post + timedelta(hours=1), lambda: topics.set_locked(
-                moderator, topic_id(), True)))
-        self.last_post_times[spec.key] = last_post
+            last_post = replies[-1][2] if replies else start
+            events.append(self._event(last_post + timedelta(hours=1), lambda now: topics.set_locked(
+                moderator, topic_id(), True, now=now)))
         return events
 
     def _timed_replies(self, spec, start):
@@ -296,34 +287,17 @@ class _DemoCommunity:
             previous = when
         return replies
 
-    def backdate(self):
-        """What `_Timeline` can't know: when topics last saw a post, edits, and votes (inserted without the ORM)."""
-        topic_table, post_table, vote_table = Topic.__table__, Post.__table__, Vote.__table__
-        at = sa.bindparam("at", type_=UTCDateTime())
-        db.session.execute(
-            sa.update(topic_table).where(topic_table.c.id == sa.bindparam("pk")).values(last_posted_at=at),
-            [{"pk": self.topic_ids[key], "at": when} for key, when in self.last_post_times.items()])
-        if self.edit_times:
-            db.session.execute(
-                sa.update(post_table).where(post_table.c.id == sa.bindparam("pk")).values(edited_at=at),
-                [{"pk": self.post_ids[key, "op"], "at": when} for key, when in self.edit_times.items()])
-        if self.vote_times:
-            same_vote = sa.and_(vote_table.c.voter_id == sa.bindparam("voter"),
-                                vote_table.c.post_id == sa.bindparam("post"))
-            db.session.execute(sa.update(vote_table).where(same_vote).values(created_at=at, updated_at=at),
-                               self.vote_times)
-        db.session.commit()
-
-    def _start_topic(self, spec):
+    def _start_topic(self, spec, *, now):
         topic = topics.create_topic(self.people[spec.author], category_id=self.categories[spec.category].id,
-                             kind=spec.kind, title=spec.title, body=spec.body, tags=list(spec.tags))
+                                    kind=spec.kind, title=spec.title, body=spec.body, tags=list(spec.tags), now=now)
         self.topic_ids[spec.key] = topic.id
         self.post_ids[spec.key, "op"] = db.session.scalar(
             sa.select(Post.id).where(Post.topic_id == topic.id, Post.number == 1))
 
-    def _reply(self, spec, reply, key):
+    def _reply(self, spec, reply, key, *, now):
         quoted = self.post_ids[spec.key, reply.quote] if reply.quote else None
-        post = posts.reply(self.people[reply.author], self.topic_ids[spec.key], reply.body, reply_to_id=quoted)
+        post = posts.reply(self.people[reply.author], self.topic_ids[spec.key], reply.body, reply_to_id=quoted,
+                           now=now)
         self.post_ids[spec.key, key] = post.id
 
     def _vote_events(self, spec, post_key, posted_at, author, ups, downs, voted_by=()):
@@ -337,13 +311,11 @@ class _DemoCommunity:
             earliest = max(posted_at, self.joined[handle] + timedelta(days=1))
             delay = timedelta(hours=min(rng.expovariate(1 / VOTE_DELAY_MEAN_HOURS), 24 * 14) + 0.1)
             when = min(earliest + delay, self.now - timedelta(minutes=2))
-            events.append(self._event(when, self._vote, handle, (spec.key, post_key), 1 if index < ups else -1, when))
+            events.append(self._event(when, self._vote, handle, (spec.key, post_key), 1 if index < ups else -1))
         return events
 
-    def _vote(self, handle, post_key, value, when):
-        voter_id, post_id = self.user_ids[handle], self.post_ids[post_key]
-        votes.cast(self.people[handle], post_id, value)
-        self.vote_times.append({"voter": voter_id, "post": post_id, "at": when})
+    def _vote(self, handle, post_key, value, *, now):
+        votes.cast(self.people[handle], self.post_ids[post_key], value, now=now)
 
     def _voters(self, spec, posted_at, author, voted_by, rng):
         """Who votes, most likely first: the named voters, people who were there, then newcomers."""
@@ -357,62 +329,12 @@ class _DemoCommunity:
         return [*voted_by, *pool]
 
 
-class _Timeline:
-    """When each demo action 'happened': the rows it inserted get that moment instead of the real clock.
-
-    While open, it notes every row the session inserts (whatever subscriber
-    wrote it); `mark(when)` after each action assigns those rows to the
-    action's moment, and `apply()` rewrites their timestamp columns.
-    """
-
-    TIME_COLUMNS = ("created_at", "occurred_at", "updated_at")
-    READ_AFTER_DAYS = 14  # notifications older than this have been read
-
-    def __init__(self, now):
-        self.now = now
-        self._pending = []                     # (table, primary key) inserted since the last mark
-        self._rows = defaultdict(list)         # table -> [{"pk": ..., "at": ...}]
-
-    def __enter__(self):
-        sa.event.listen(db.session, "after_flush", self._collect)
-        return self
-
-    def __exit__(self, *exc):
-        sa.event.remove(db.session, "after_flush", self._collect)
-
-    def _collect(self, session, flush_context):
-        for obj in session.new:
-            mapper = sa.inspect(obj).mapper
-            table, key = mapper.local_table, mapper.primary_key_from_instance(obj)
-            if len(key) == 1 and any(column in table.c for column in self.TIME_COLUMNS):
-                self._pending.append((table, key[0]))
-
-    def mark(self, when):
-        for table, pk in self._pending:
-            self._rows[table].append({"pk": pk, "at": when})
-        self._pending.clear()
-
-    def apply(self):
-        notifications = Notification.__table__
-        for table, rows in self._rows.items():
-            at = sa.bindparam("at", type_=UTCDateTime())
-            values = {column: at for column in self.TIME_COLUMNS if column in table.c}
-            if table is notifications:
-                values["read_at"] = sa.bindparam("read_at", type_=UTCDateTime())
-                cutoff = self.now - timedelta(days=self.READ_AFTER_DAYS)
-                for row in rows:
-                    row["read_at"] = row["at"] + timedelta(hours=3) if row["at"] < cutoff else None
-            pk = next(iter(table.primary_key.columns))
-            db.session.execute(sa.update(table).where(pk == sa.bindparam("pk")).values(values), rows)
-        db.session.commit()
-
-
 # -- referrals: friends members brought --------------------------------------------------------------
 
 
 
 def _referrals(now):
-    """Play the demo's referrals through the referral and CRM services in time order, then backdate them."""
+    """Play the demo's referrals through the referral and CRM services in time order."""
     people = {user.email.partition("@")[0]: user for user in db.session.scalars(sa.select(User))}
     domain, bought_days_ago = DEMO_FIRST_PURCHASE
     buyer = db.session.scalar(sa.select(Customer).where(Customer.domain == domain))
@@ -425,38 +347,28 @@ def _referrals(now):
     buyer.lifecycle_stage = LifecycleStage.PROSPECT
     db.session.commit()
     events.append((now - timedelta(days=bought_days_ago), _demo_first_purchase, buyer))
-    with _Timeline(now) as timeline:
-        for when, action, *args in sorted(events, key=lambda event: event[0]):
-            action(when, *args)
-            timeline.mark(when)
-    timeline.apply()
-
-
-def _date_rewards_by_their_cause():
-    """Ledger entries and badges are inserted without the ORM, so the timeline doesn't see them:
-    each takes the time of the activity that caused it."""
-    for model, column in ((PointsEntry, "created_at"), (UserBadge, "awarded_at")):
-        cause_time = sa.select(Activity.occurred_at).where(Activity.id == model.activity_id).scalar_subquery()
-        db.session.execute(sa.update(model).where(model.activity_id.is_not(None)).values({column: cause_time}))
-    db.session.commit()
+    for when, action, *args in sorted(events, key=lambda event: event[0]):
+        action(when, *args)
 
 
 def _demo_invite(when, referrer, email):
-    referral = invites.invite_friend(referrer, email)  # inserted without the ORM: dated here
-    referral.invited_at = referral.created_at = when
-    db.session.commit()
+    invites.invite_friend(referrer, email, now=when)
 
 
 def _demo_signup(when, friend, referrer, source):
-    referral = signups.record_signup(friend, code=referrer.referral_code, source=source)
-    referral.signed_up_at = when
-    if referral.status == ReferralStatus.REJECTED:
-        referral.rejected_at = when
+    signups.record_signup(friend, code=referrer.referral_code, source=source, now=when)
     db.session.commit()
 
 
 def _demo_first_purchase(when, customer):
-    change_lifecycle_stage(None, customer.id, LifecycleStage.CUSTOMER, cause="First purchase (CRM sync)")
-    db.session.execute(sa.update(Referral).where(Referral.status == ReferralStatus.CONVERTED,
-                                                 Referral.converted_at > when).values(converted_at=when))
+    change_lifecycle_stage(None, customer.id, LifecycleStage.CUSTOMER, cause="First purchase (CRM sync)", now=when)
+
+
+READ_AFTER_DAYS = 14  # the demo's members have read what they were told more than two weeks ago
+
+
+def _read_old_notifications(now):
+    cutoff = now - timedelta(days=READ_AFTER_DAYS)
+    for notification in db.session.scalars(sa.select(Notification).where(Notification.created_at < cutoff)):
+        notification.read_at = notification.created_at + timedelta(hours=3)
     db.session.commit()

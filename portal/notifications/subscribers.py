@@ -31,7 +31,7 @@ def _write(by_user, activity, topic, data):
         return
     readers = set(db.session.scalars(readers_among(list(by_user), topic.category)))
     db.session.add_all(Notification(user_id=user_id, kind=kind, actor_id=activity.actor_id, topic_id=topic.id,
-                                    data=data)
+                                    data=data, created_at=activity.occurred_at)
                        for user_id, kind in by_user.items() if user_id in readers)
 
 
@@ -81,7 +81,7 @@ def _write_to_actor(activity, kind, data):
     """A notification about what the member themself earned: _write() never tells whoever acted."""
     holder = db.session.get(User, activity.actor_id)
     if holder is not None and holder.status == UserStatus.ACTIVE:
-        db.session.add(Notification(user_id=holder.id, kind=kind, data=data))
+        db.session.add(Notification(user_id=holder.id, kind=kind, data=data, created_at=activity.occurred_at))
 
 
 @listens_to(Verb.LEVEL_REACHED)

@@ -19,7 +19,7 @@ def is_first_purchase(old_stage, new_stage):
     return old_stage in NOT_YET_BOUGHT and new_stage in BUYING_STAGES
 
 
-def convert_referrals(customer_id, *, actor=None):
+def convert_referrals(customer_id, *, actor=None, now=None):
     """Mark the signed-up referrals of the customer's members converted, each once, inside the caller's
     transaction: one conditional UPDATE per referral decides, then one REFERRAL_CONVERTED
     (actor: who changed the stage). Rejected and already converted referrals are left alone.
@@ -35,12 +35,12 @@ def convert_referrals(customer_id, *, actor=None):
         won = db.session.execute(
             sa.update(Referral)
             .where(Referral.id == referral.id, Referral.status == ReferralStatus.SIGNED_UP)
-            .values(status=ReferralStatus.CONVERTED, converted_at=utcnow())
+            .values(status=ReferralStatus.CONVERTED, converted_at=now or utcnow())
             .returning(Referral.id)
         ).first()
         if won is None:
             continue
-        record_activity(Verb.REFERRAL_CONVERTED, actor=actor, obj=referral, customer_id=customer_id,
+        record_activity(Verb.REFERRAL_CONVERTED, actor=actor, obj=referral, customer_id=customer_id, occurred_at=now,
                         payload=ReferralConverted(referrer_id=referral.referrer_id, invitee_id=referral.invitee_id))
         converted.append(referral)
     return converted

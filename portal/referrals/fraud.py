@@ -5,8 +5,8 @@ None. The reason is a stable key (shown to staff by its label); the detail is
 what the rule saw, stored as plain facts (addresses, ids, counts) so it reads
 the same in any language.
 """
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from disposable_email_domains import blocklist
@@ -46,6 +46,7 @@ class SignupFacts:
     code: str
     ip: str | None = None
     device_id: str | None = None
+    at: datetime = field(default_factory=utcnow)  # when the sign-up happens: the window and the day count from it
 
 
 def canonical_email(email):
@@ -63,8 +64,8 @@ def is_disposable(email):
     return any(".".join(labels[i:]) in blocklist for i in range(len(labels) - 1))
 
 
-def _since_window():
-    return utcnow() - timedelta(days=current_app.config["REFERRAL_FRAUD_WINDOW_DAYS"])
+def _since_window(facts):
+    return facts.at - timedelta(days=current_app.config["REFERRAL_FRAUD_WINDOW_DAYS"])
 
 
 def _referrer_seen_with(facts, column, value):
@@ -73,7 +74,7 @@ def _referrer_seen_with(facts, column, value):
         return None
     return db.session.scalar(
         sa.select(sa.func.max(Sighting.seen_at))
-        .where(Sighting.user_id == facts.referrer.id, column == value, Sighting.seen_at >= _since_window()))
+        .where(Sighting.user_id == facts.referrer.id, column == value, Sighting.seen_at >= _since_window(facts)))
 
 
 # -- the rules ----------------------------------------------------------------------------------
@@ -115,11 +116,11 @@ def disposable_email(facts):
 def too_many_signups(facts):
     """More than REFERRAL_SIGNUPS_PER_CODE_PER_DAY sign-ups (rejected ones too) with one code in a UTC day."""
     limit = current_app.config["REFERRAL_SIGNUPS_PER_CODE_PER_DAY"]
-    today = utcnow().date()
+    today = facts.at.date()
     earlier = db.session.scalar(
         sa.select(sa.func.count()).select_from(Referral)
         .where(Referral.code == facts.code,
-               Referral.signed_up_at >= start_of_utc_day()))
+               Referral.signed_up_at >= start_of_utc_day(facts.at)))
     if earlier >= limit:
         return FraudReason.TOO_MANY_SIGNUPS, f"sign-up {earlier + 1} with code {facts.code} on {today} (limit {limit})"
     return None

@@ -27,7 +27,7 @@ class InviteRecipient(NamedTuple):
     name: str = ""
 
 
-def invite_friend(referrer, email):
+def invite_friend(referrer, email, *, now=None):
     """Invite `email` to join: one referral (status invited), one REFERRAL_INVITED, one mail; committed.
 
     Writes nothing and raises for a malformed or disposable address or the
@@ -37,8 +37,8 @@ def invite_friend(referrer, email):
     """
     ensure(referrer, Permission.REFER)
     email = _check_address(referrer, email)
-    _check_daily_limit(referrer)
-    now = utcnow()
+    now = now or utcnow()
+    _check_daily_limit(referrer, now)
     inserted = insert_unless_exists(Referral, {
         "referrer_id": referrer.id, "code": referrer.referral_code, "source": ReferralSource.INVITE,
         "invitee_email": email, "status": ReferralStatus.INVITED, "fraud_detail": "", "invited_at": now,
@@ -48,7 +48,7 @@ def invite_friend(referrer, email):
         raise Conflict("already_invited", message, fields={"email": message})
     referral = db.session.scalar(sa.select(Referral).where(Referral.referrer_id == referrer.id,
                                                            Referral.invitee_email == email))
-    record_activity(Verb.REFERRAL_INVITED, actor=referrer, obj=referral,
+    record_activity(Verb.REFERRAL_INVITED, actor=referrer, obj=referral, occurred_at=now,
                     payload=ReferralInvited(referrer_id=referrer.id, invitee_email=email))
     queue_mail(InviteRecipient(email, referrer.locale),
                _l("%(name)s invited you to %(community)s", name=referrer.name,
@@ -71,11 +71,11 @@ def _check_address(referrer, email):
     return email
 
 
-def _check_daily_limit(referrer):
+def _check_daily_limit(referrer, now):
     limit = current_app.config["REFERRAL_INVITES_PER_DAY"]
     sent = db.session.scalar(sa.select(sa.func.count()).select_from(Referral).where(
         Referral.referrer_id == referrer.id, Referral.source == ReferralSource.INVITE,
-        Referral.invited_at >= start_of_utc_day()))
+        Referral.invited_at >= start_of_utc_day(now)))
     if sent >= limit:
         raise TooManyRequests("invite_limit", _(
             "You can send %(n)d invitations a day. Please send the rest tomorrow.", n=limit))

@@ -12,7 +12,7 @@ from .codes import referrer_for_code
 from .models import Referral, ReferralSource, ReferralStatus
 
 
-def record_signup(invitee, *, code=None, source=None, ip=None, device_id=None):
+def record_signup(invitee, *, code=None, source=None, ip=None, device_id=None, now=None):
     """Credit a new member to whoever brought them, inside the registration's transaction (no commit).
 
     The referrer is the owner of `code` (typed, or the link's cookie), else the
@@ -30,27 +30,28 @@ def record_signup(invitee, *, code=None, source=None, ip=None, device_id=None):
     if referrer is None:
         return None
     _serialise_signups_of(referrer)
+    now = now or utcnow()
     if referral is None:
         if _already_referred(referrer, invitee.email):
             return None
         referral = Referral(referrer=referrer, code=referrer.referral_code, source=source or ReferralSource.CODE,
-                            invitee_email=invitee.email, fraud_detail="", created_at=utcnow())
+                            invitee_email=invitee.email, fraud_detail="", created_at=now)
         db.session.add(referral)
     referral.invitee_id, referral.ip_address, referral.device_id = invitee.id, ip, device_id
-    violation = fraud.first_violation(fraud.SignupFacts(referrer, invitee, referral.code, ip, device_id))
-    referral.signed_up_at = utcnow()
+    violation = fraud.first_violation(fraud.SignupFacts(referrer, invitee, referral.code, ip, device_id, now))
+    referral.signed_up_at = now
     people = {"referrer_id": referrer.id, "invitee_id": invitee.id}
     if violation is None:
         referral.status = ReferralStatus.SIGNED_UP
         db.session.flush()
-        record_activity(Verb.REFERRAL_SIGNED_UP, actor=invitee, obj=referral,
+        record_activity(Verb.REFERRAL_SIGNED_UP, actor=invitee, obj=referral, occurred_at=now,
                         payload=ReferralSignedUp(**people, source=str(referral.source)))
     else:
         referral.status = ReferralStatus.REJECTED
         referral.fraud_reason, referral.fraud_detail = str(violation[0]), violation[1]
         referral.rejected_at = referral.signed_up_at
         db.session.flush()
-        record_activity(Verb.REFERRAL_REJECTED, actor=invitee, obj=referral,
+        record_activity(Verb.REFERRAL_REJECTED, actor=invitee, obj=referral, occurred_at=now,
                         payload=ReferralRejected(**people, reason=str(violation[0])))
     return referral
 

@@ -18,7 +18,7 @@ def account_seen(verb, activity, **extra):
 def customer_stage_changed(verb, activity, payload, actor=None, **extra):
     """A first purchase (a non-customer stage becoming customer or repeat customer) converts referrals."""
     if is_first_purchase(LifecycleStage(payload.from_stage), LifecycleStage(payload.to_stage)):
-        convert_referrals(activity.customer_id, actor=actor)
+        convert_referrals(activity.customer_id, actor=actor, now=activity.occurred_at)
 
 
 @listens_to(Verb.ACCOUNT_DELETED)

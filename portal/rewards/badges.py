@@ -229,13 +229,15 @@ def award_badge(user_id, key, cause=None):
     """Give a member a badge, once; True if this call awarded it.
 
     Inside the caller's transaction. Only a new award records BADGE_AWARDED
-    (whose subscribers notify the member).
+    (whose subscribers notify the member). Dated by its cause.
     """
+    when = cause.occurred_at if cause is not None else utcnow()
     if not insert_unless_exists(UserBadge, {"user_id": user_id, "badge": key,
                                             "activity_id": cause.id if cause is not None else None,
-                                            "awarded_at": utcnow()}, key=("user_id", "badge")):
+                                            "awarded_at": when}, key=("user_id", "badge")):
         return False
-    record_activity(Verb.BADGE_AWARDED, actor=db.session.get(User, user_id), payload=BadgeAwarded(badge=key))
+    record_activity(Verb.BADGE_AWARDED, actor=db.session.get(User, user_id), occurred_at=when,
+                    payload=BadgeAwarded(badge=key))
     return True
 
 

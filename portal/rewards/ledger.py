@@ -28,21 +28,26 @@ def award(user_id, rule, activity, *, delta=None):
     """
     delta = points_for(rule) if delta is None else delta
     if rule in VOTE_RULES and delta > 0:
-        delta = min(delta, max(daily_vote_cap() - _vote_points_today(user_id), 0))
+        delta = min(delta, max(daily_vote_cap() - _vote_points_on_day_of(user_id, _time_of(activity)), 0))
     if delta == 0:
         return 0
     if insert_unless_exists(PointsEntry, {"user_id": user_id, "delta": delta, "rule": rule,
                                           "activity_id": activity.id if activity else None,
-                                          "created_at": utcnow()}, key=("user_id", "rule", "activity_id"),
+                                          "created_at": _time_of(activity)}, key=("user_id", "rule", "activity_id"),
                             where=PointsEntry.reverses_id.is_(None)):
         points, level_reached = _credit(user_id, delta)
         if delta > 0:
-            _announce_level_up(user_id, points, level_reached)
+            _announce_level_up(user_id, points, level_reached, activity)
         return delta
     return 0
 
 
-def _announce_level_up(user_id, points, level_reached):
+def _time_of(activity):
+    """Ledger rows are dated by their cause, so history made with `now=` (the demo, tests) stays true."""
+    return activity.occurred_at if activity is not None else utcnow()
+
+
+def _announce_level_up(user_id, points, level_reached, cause):
     """Record LEVEL_REACHED the first time a member's points pass a level's threshold.
 
     Most awards reach no new level and cost no query. `level_reached` only
@@ -57,15 +62,15 @@ def _announce_level_up(user_id, points, level_reached):
                                 .values(level_reached=level.number))
     if raised.rowcount == 1:
         member = db.session.get(User, user_id)
-        record_activity(Verb.LEVEL_REACHED, actor=member, obj=member,
+        record_activity(Verb.LEVEL_REACHED, actor=member, obj=member, occurred_at=_time_of(cause),
                         payload=LevelReached(level=level.number, points=points))
 
 
-def _vote_points_today(user_id):
+def _vote_points_on_day_of(user_id, moment):
     return db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.delta), 0))
         .where(PointsEntry.user_id == user_id, PointsEntry.rule.in_(VOTE_RULES), PointsEntry.delta > 0,
-               PointsEntry.created_at >= start_of_utc_day()))
+               PointsEntry.created_at >= start_of_utc_day(moment)))
 
 
 def in_force(*, object_type, object_id, verbs=None, actor_id=None):
@@ -90,7 +95,7 @@ def reverse(entries, cause):
     for entry in db.session.scalars(entries).all():
         inserted = insert_unless_exists(PointsEntry, {
             "user_id": entry.user_id, "delta": -entry.delta, "rule": entry.rule, "activity_id": cause.id,
-            "reverses_id": entry.id, "created_at": utcnow()}, key=("reverses_id",))
+            "reverses_id": entry.id, "created_at": _time_of(cause)}, key=("reverses_id",))
         if inserted:
             _credit(entry.user_id, -entry.delta)
 
