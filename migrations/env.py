@@ -102,6 +102,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a table by dropping it: with foreign keys on, SQLite would
+            # cascade that drop into the rows referencing it (a customer's domains, say).
+            # The pragma only takes effect outside a transaction, so it comes first.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -87,9 +87,9 @@ def _init_extensions(app):
 
 def _init_features(app):
     """Each feature wires itself: its subscribers on the activity spine, its outbox handlers, its hooks."""
-    from . import auth, community, emails, notifications, referrals, rewards
+    from . import auth, community, crm, emails, notifications, referrals, rewards
 
-    for feature in (auth, emails, community, notifications, referrals, rewards):
+    for feature in (auth, emails, community, crm, notifications, referrals, rewards):
         feature.init_app(app)
 
 
@@ -124,6 +124,9 @@ def _register_blueprints(app):
     from .auth.views import bp as auth_bp
     from .community.category_views import bp as categories_bp
     from .community.views import bp as community_bp
+    from .crm.views import account_bp as company_bp
+    from .crm.views import bp as crm_bp
+    from .crm.views import staff_bp
     from .moderation.views import bp as moderation_bp
     from .notifications.views import bp as notifications_bp
     from .referrals.views import bp as referrals_bp
@@ -136,6 +139,9 @@ def _register_blueprints(app):
     app.register_blueprint(rewards_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(company_bp, url_prefix="/account/company")
+    app.register_blueprint(crm_bp, url_prefix="/staff/customers")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by cookie

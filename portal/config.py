@@ -123,6 +123,14 @@ class Config:
     POINTS_DAILY_VOTE_CAP = _int("POINTS_DAILY_VOTE_CAP", 200)
     SEED_DEMO = _flag("SEED_DEMO", False)
 
+    # Customer records.
+    CUSTOMER_IMPORT_PROGRESS_EVERY = _int("CUSTOMER_IMPORT_PROGRESS_EVERY", 250)
+    CUSTOMER_VERIFY_EVERY_DAYS = _int("CUSTOMER_VERIFY_EVERY_DAYS", 365)
+    # Contact cadence: a customer of each tier untouched this many days goes on the owner's list (0: never).
+    CONTACT_CADENCE_DAYS = {"key": _int("CONTACT_CADENCE_KEY_DAYS", 30),
+                            "valued": _int("CONTACT_CADENCE_VALUED_DAYS", 60),
+                            "standard": _int("CONTACT_CADENCE_STANDARD_DAYS", 0)}
+
     # Referrals.
     REFERRAL_COOKIE_DAYS = _int("REFERRAL_COOKIE_DAYS", 30)
     REFERRAL_INVITES_PER_DAY = _int("REFERRAL_INVITES_PER_DAY", 20)

@@ -59,7 +59,14 @@ class Verb(enum.StrEnum):
     REFERRAL_SIGNED_UP = "referral.signed_up"
     REFERRAL_CONVERTED = "referral.converted"
     REFERRAL_REJECTED = "referral.rejected"
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
     CUSTOMER_STAGE_CHANGED = "customer.stage_changed"
+    CUSTOMER_VERIFIED = "customer.verified"
+    CUSTOMER_MEMBER_LINKED = "customer.member_linked"
+    CUSTOMER_MEMBER_UNLINKED = "customer.member_unlinked"
+    CUSTOMER_NOTE_ADDED = "customer.note_added"
+    TOUCHPOINT_RECORDED = "customer.touchpoint_recorded"
 
 
 class Channel(enum.StrEnum):
@@ -77,7 +84,12 @@ class Channel(enum.StrEnum):
     MEETING = "meeting"
     TICKET = "ticket"
     EVENT = "event"
+    VISIT = "visit"
     IMPORT = "import"
+
+
+# The channels a touchpoint from outside the community can have (staff UI and API).
+OUTSIDE_CHANNELS = (Channel.CALL, Channel.EMAIL, Channel.MEETING, Channel.TICKET, Channel.EVENT, Channel.VISIT)
 
 
 class Activity(db.Model):
@@ -85,6 +97,8 @@ class Activity(db.Model):
     __table_args__ = (
         # The customer 360 timeline, newest first, paged by (occurred_at, id).
         sa.Index("ix_activity_customer_timeline", "customer_id", "occurred_at", "id"),
+        # ...and what happened to the customer's people (votes received, answers accepted, friends referred).
+        sa.Index("ix_activity_subject_customer_timeline", "subject_customer_id", "occurred_at", "id"),
         sa.Index("ix_activity_actor_time", "actor_id", "occurred_at"),
         sa.Index("ix_activity_object", "object_type", "object_id"),
         # Analytics: how often a verb happened over time.
@@ -97,6 +111,10 @@ class Activity(db.Model):
     object_type: Mapped[str | None] = mapped_column(sa.String(32))
     object_id: Mapped[int | None]
     customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"))
+    # The member on the receiving end (the voted post's author, the accepted answerer, the referrer)
+    # and their customer: the 360 shows what a customer's people received, not only what they did.
+    subject_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    subject_customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"))
     channel: Mapped[str] = mapped_column(sa.String(16), default=Channel.COMMUNITY)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
@@ -120,14 +138,19 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Non
     for a verb whose model needs nothing); anything else is a TypeError, so
     a malformed payload never reaches a subscriber or a webhook. The row is
     flushed before the signal so subscribers can point at its id. The
-    customer defaults to the actor's customer account (re-attributed when the
-    member is linked or unlinked later: crm.services.link_member); the
-    channel to where this request came in (see Channel).
+    customer defaults to the actor's customer account, the subject to the
+    member the payload names as its `subject_field` and their account (both
+    re-attributed when a member is linked or unlinked later:
+    crm.linking.link_member); the channel to where this request came in
+    (see Channel).
     """
     payload = _checked_payload(verb, payload)
     if customer_id is None and actor is not None:
         customer_id = getattr(actor, "customer_id", None)
+    subject = _subject_of(payload)
     activity = Activity(
+        subject_user_id=subject.id if subject is not None else None,
+        subject_customer_id=subject.customer_id if subject is not None else None,
         actor_id=actor.id if actor is not None else None,
         verb=str(verb),
         object_type=record_type(obj) if obj is not None else None,
@@ -141,6 +164,15 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Non
     db.session.flush()
     activity_recorded.send(Verb(verb), activity=activity, payload=payload, actor=actor, obj=obj)
     return activity
+
+
+def _subject_of(payload):
+    subject_id = getattr(payload, payload.subject_field) if payload.subject_field else None
+    if subject_id is None:
+        return None
+    from .auth.models import User  # the spine sits below every feature, accounts included
+
+    return db.session.get(User, subject_id)
 
 
 def _channel_of_this_request():

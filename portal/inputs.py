@@ -9,7 +9,7 @@ a JSON body. Paging parameters must be whole numbers a query can use (422).
 """
 import re
 
-from flask import request
+from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
@@ -81,8 +81,25 @@ def _check_json(data):
             stack.extend((item, f"{path}.{i}", depth + 1) for i, item in enumerate(value))
 
 
+def accepts_uploads(max_bytes):
+    """View decorator: this view takes request bodies up to `max_bytes` (a CSV import), not MAX_CONTENT_LENGTH."""
+    def mark(view):
+        view.upload_limit = max_bytes
+        return view
+    return mark
+
+
+def _raise_the_limit_for_uploads():
+    # Before anything reads the body (this hook, then CSRF), or the app-wide limit answers 413.
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "upload_limit", None)
+    if limit:
+        request.max_content_length = limit
+
+
 def refuse_hostile_input():
     """before_request: the path, query string and form hold only storable text and usable page numbers."""
+    _raise_the_limit_for_uploads()
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and not is_storable(value):
             raise BadRequest("unstorable text in the path")

@@ -10,6 +10,8 @@ from .permissions import Permission
 
 # (permission needed, endpoint, label): later features add their staff pages here.
 STAFF_PAGES = (
+    (Permission.VIEW_CUSTOMERS, "staff.home", _l("Staff home")),
+    (Permission.VIEW_CUSTOMERS, "crm.customers", _l("Customers")),
     (Permission.MODERATE, "categories.manage", _l("Categories")),
     (Permission.MODERATE, "moderation.linked_accounts", _l("Linked accounts")),
     (Permission.MANAGE_USERS, "admin.users", _l("Administration")),

@@ -11,6 +11,7 @@ subscriber that cares about topics (page caches, search, live pushes) needs
 no other lookup.
 """
 from datetime import date
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,8 @@ from .events import Verb
 
 class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # The field naming the member on the receiving end (activity.subject_user_id), if any.
+    subject_field: ClassVar[str | None] = None
 
 
 class NoDetails(Payload):
@@ -98,38 +101,46 @@ class PostEdited(TopicEvent):
 
 
 class PostDeleted(TopicEvent):
+    subject_field = "author_id"
     author_id: int
     was_solution: bool = Field(description="Whether it was the accepted answer.")
     by_moderator: bool = Field(description="Whether someone other than the author deleted it.")
 
 
 class PostFlagged(TopicEvent):
+    subject_field = "author_id"
     flag_id: int
     reason: str
+    author_id: int | None = Field(default=None, description="The flagged post's author.")
 
 
 class PostHidden(TopicEvent):
+    subject_field = "author_id"
     author_id: int
 
 
 class Voted(TopicEvent):
+    subject_field = "author_id"
     author_id: int = Field(description="The post's author, who earns or loses points.")
     value: int = Field(description="1 (up) or -1 (down).")
     previous: int = Field(description="The voter's earlier vote on this post: 1, -1 or 0 for none.")
 
 
 class VoteRetracted(TopicEvent):
+    subject_field = "author_id"
     author_id: int
     previous: int = Field(description="The vote taken back: 1 or -1.")
 
 
 class VoteReversed(TopicEvent):
+    subject_field = "author_id"
     author_id: int
     voter_id: int = Field(description="Whose vote a moderator took back (the actor is the moderator).")
     previous: int
 
 
 class AnswerAccepted(TopicEvent):
+    subject_field = "answerer_id"
     answerer_id: int
     asker_id: int
 
@@ -157,12 +168,14 @@ class ReferralInvited(Payload):
 
 
 class ReferralSignedUp(Payload):
+    subject_field = "referrer_id"
     referrer_id: int
     invitee_id: int
     source: str = Field(description="code, link or invite: how the code reached the friend.")
 
 
 class ReferralConverted(Payload):
+    subject_field = "referrer_id"
     referrer_id: int
     invitee_id: int
 
@@ -177,6 +190,42 @@ class CustomerStageChanged(Payload):
     from_stage: str
     to_stage: str
     cause: str = Field(description="Who or what moved it: staff, import, api, a rule.")
+
+
+class CustomerCreated(Payload):
+    source: str = Field(description="How the company came to know the customer (CustomerSource).")
+
+
+class CustomerUpdated(Payload):
+    changes: dict[str, list] = Field(description="{field: [before, after]} for each field that changed, "
+                                                 "as the API shows them.")
+    cause: str = Field(default="", description="Why, when a rule or an import made the change.")
+
+
+class CustomerVerified(Payload):
+    by_member: bool = Field(description="Whether one of the customer's members confirmed the details "
+                                        "(else a staff member did).")
+
+
+class CustomerMemberLinked(Payload):
+    member_id: int
+    how: str = Field(description="email, domain (at registration or import) or staff.")
+
+
+class CustomerMemberUnlinked(Payload):
+    member_id: int
+
+
+class CustomerNoteAdded(Payload):
+    note_id: int
+
+
+class TouchpointRecorded(Payload):
+    summary: str
+    contact: str = Field(default="", description="Who at the customer took part.")
+    staff_id: int | None = Field(default=None, description="The staff member who had the contact.")
+    follow_up_on: date | None = Field(default=None, description="When to get back to them.")
+    external_ref: str | None = Field(default=None, description="The id the company's system gave it.")
 
 
 PAYLOADS: dict[Verb, type[Payload]] = {
@@ -213,7 +262,14 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.REFERRAL_SIGNED_UP: ReferralSignedUp,
     Verb.REFERRAL_CONVERTED: ReferralConverted,
     Verb.REFERRAL_REJECTED: ReferralRejected,
+    Verb.CUSTOMER_CREATED: CustomerCreated,
+    Verb.CUSTOMER_UPDATED: CustomerUpdated,
     Verb.CUSTOMER_STAGE_CHANGED: CustomerStageChanged,
+    Verb.CUSTOMER_VERIFIED: CustomerVerified,
+    Verb.CUSTOMER_MEMBER_LINKED: CustomerMemberLinked,
+    Verb.CUSTOMER_MEMBER_UNLINKED: CustomerMemberUnlinked,
+    Verb.CUSTOMER_NOTE_ADDED: CustomerNoteAdded,
+    Verb.TOUCHPOINT_RECORDED: TouchpointRecorded,
 }
 
 

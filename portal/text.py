@@ -1,5 +1,8 @@
-"""How long a text is, fairly for Chinese and English alike."""
+"""Text that treats Chinese and English alike: how long it is, and one spelling to match it by."""
 import unicodedata
+from functools import cache
+
+import opencc
 
 
 def weighted_length(text):
@@ -10,3 +13,19 @@ def weighted_length(text):
     characters, which is what storage limits count.
     """
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@cache
+def _to_simplified():
+    return opencc.OpenCC("t2s")
+
+
+def folded(text):
+    """One spelling for matching: Traditional Chinese as Simplified, one case, no accents, full-width as ASCII.
+
+    報價 and 报价 fold alike, as do "Müller", "MULLER" and "ｍｕｌｌｅｒ", so
+    a search finds a record however either side typed it.
+    """
+    text = _to_simplified().convert(unicodedata.normalize("NFKC", text or ""))
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))

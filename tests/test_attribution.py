@@ -3,12 +3,12 @@ import pytest
 import sqlalchemy as sa
 
 from portal.audit import AuditEntry
-from portal.crm.models import Customer
-from portal.crm.services import link_member
+from portal.crm.linking import link_member
 from portal.errors import Forbidden, NotFound
 from portal.events import Activity, Verb
 from portal.extensions import db
 from tests.community_factories import answer, ask, established, make_category
+from tests.crm_factories import make_customer
 
 
 def _customers_of(user):
@@ -17,10 +17,7 @@ def _customers_of(user):
 
 @pytest.fixture
 def acme(app):
-    customer = Customer(name="Acme Logistics", domain="acme-logistics.example")
-    db.session.add(customer)
-    db.session.commit()
-    return customer
+    return make_customer("Acme Logistics", domain="acme-logistics.example")
 
 
 def test_linking_a_member_moves_their_whole_history_to_the_customer(make_user, moderator, acme):
@@ -36,7 +33,7 @@ def test_linking_a_member_moves_their_whole_history_to_the_customer(make_user, m
     ask(member, topic.category, title="One more thing about exports")  # new activity follows the link
     assert _customers_of(member) == {acme.id}
     [entry] = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "customer.member_linked")).all()
-    assert entry.details == {"before": None, "after": acme.id}
+    assert entry.details == {"before": None, "after": acme.id, "how": "staff"}
 
     link_member(moderator, member.id, None)
     assert _customers_of(member) == {None}

@@ -10,6 +10,7 @@ from portal.auth.models import User, UserStatus
 from portal.events import Activity, Verb
 from portal.extensions import db
 from tests.conftest import PASSWORD, PUBLIC_URL
+from tests.crm_factories import make_customer
 
 STRONG = "violet kettle mountain 42"
 
@@ -33,10 +34,7 @@ def test_register_signs_in_and_records_activity(client):
 
 
 def test_register_links_customer_by_company_domain(client):
-    from portal.crm.models import Customer
-
-    db.session.add(Customer(name="Xingchen Retail", domain="xingchen.example.cn"))
-    db.session.commit()
+    make_customer("Xingchen Retail", domain="xingchen.example.cn")
     client.post("/register", data={"name": "Wang Fang", "email": "wang@xingchen.example.cn", "password": STRONG})
     user = db.session.scalar(sa.select(User).where(User.email == "wang@xingchen.example.cn"))
     assert user.customer.name == "Xingchen Retail"

@@ -23,7 +23,7 @@ from portal.community.models import (
 from portal.community.topics import topic_list
 from portal.crm.models import Customer, LifecycleStage, ValueTier
 from portal.demo import DEMO_PASSWORD, MEMBER_EMAIL, MODERATOR_EMAIL, seed_demo
-from portal.events import Activity
+from portal.events import Activity, Verb
 from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.permissions import Role
@@ -42,8 +42,8 @@ def test_seed_demo_builds_the_community_once(runner):
     second = runner.invoke(args=["seed-demo"])
     assert "already" in second.output and "admin@teahouse.example" in second.output
     assert count(Category) == 6
-    assert count(Customer) == 12
-    assert count(User, User.role == Role.MEMBER) == 30
+    assert count(Customer) == 13  # the twelve accounts and an import that conflicts with one of them
+    assert count(User, User.role == Role.MEMBER) == 31  # one of them waits on that conflict
     assert count(User, User.role == Role.MODERATOR) == 2
     assert count(User, User.role == Role.SALES) == 3
     assert count(User, User.role == Role.SALES_MANAGER) == 1
@@ -68,6 +68,30 @@ def test_demo_customers_cover_every_stage_and_a_pareto_revenue(runner):
     assert Decimal("0.75") <= sum(c.revenue for c in key) / total <= Decimal("0.85")
     churned = next(c for c in customers if c.lifecycle_stage == LifecycleStage.CHURNED_CUSTOMER)
     assert churned.renewal_date is not None
+
+
+def test_demo_customers_have_full_records_touchpoints_notes_and_a_conflict(runner):
+    """Products, outside touchpoints of every kind, notes by two staff members, one stale record, one conflict,
+    and a key customer whose timeline is rich."""
+    from portal.crm import linking, timeline
+    from portal.crm.models import CustomerNote
+
+    runner.invoke(args=["seed-demo"])
+    customers = {c.external_id: c for c in db.session.scalars(sa.select(Customer))}
+    key = customers["LC-1001"]
+    assert key.products and key.tags and key.relationship_owner and key.owner_rep
+    channels = set(db.session.scalars(sa.select(Activity.channel).where(
+        Activity.verb == str(Verb.TOUCHPOINT_RECORDED))))
+    assert {"call", "meeting", "ticket", "event", "email"} <= channels
+    authors = set(db.session.scalars(sa.select(CustomerNote.author_id).where(CustomerNote.customer_id == key.id)))
+    assert len(authors) >= 2
+    assert any(c.last_verified_at is None or c.last_verified_at < utcnow() - timedelta(days=365)
+               for c in customers.values())
+    [conflict] = linking.conflicts()
+    assert conflict.value == "hangzhou-retail.example.cn" and len(conflict.members) == 1
+    admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
+    _customer, page = timeline.customer_timeline(admin, key.id, limit=100)
+    assert len({entry.kind for entry in page.entries}) >= 6 and page.next_cursor is not None
 
 
 def test_printed_demo_logins_work(runner, client):

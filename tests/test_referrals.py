@@ -5,8 +5,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal.auth.models import User, UserStatus
+from portal.crm.lifecycle import change_lifecycle_stage
 from portal.crm.models import Customer, LifecycleStage
-from portal.crm.services import change_lifecycle_stage
 from portal.errors import Forbidden, Invalid
 from portal.events import Activity, Verb
 from portal.extensions import db
@@ -18,6 +18,7 @@ from portal.referrals.models import Referral, ReferralSource, ReferralStatus, Si
 from portal.rewards.models import PointsEntry
 from portal.sqltypes import utcnow
 from tests.conftest import PUBLIC_URL
+from tests.crm_factories import make_customer
 from tests.helpers import count_queries
 
 STRONG = "violet kettle mountain 42"
@@ -266,9 +267,7 @@ def test_self_referral_by_the_same_mailbox_is_rejected(app, make_user):
 
 
 def test_self_referral_within_one_customer_account_is_rejected(app, make_user):
-    customer = Customer(name="Acme", domain="acme.example")
-    db.session.add(customer)
-    db.session.commit()
+    customer = make_customer("Acme", domain="acme.example")
     referrer = make_user(email="boss@acme.example", customer_id=customer.id)
     register(visitor(app), "colleague@acme.example", code=referrer.referral_code)
     assert_rejected("colleague@acme.example", referrer, "same_customer", f"customer #{customer.id}")
@@ -330,10 +329,7 @@ def test_members_browsers_get_a_device_id_but_visitors_pages_set_no_cookie(app, 
 
 @pytest.fixture
 def prospect():
-    customer = Customer(name="Friend Co", domain="friendco.example", lifecycle_stage=LifecycleStage.PROSPECT)
-    db.session.add(customer)
-    db.session.commit()
-    return customer
+    return make_customer("Friend Co", domain="friendco.example", lifecycle_stage=LifecycleStage.PROSPECT)
 
 
 def test_first_purchase_converts_and_pays_both_once(app, member, moderator, prospect):

@@ -67,34 +67,39 @@ def test_verb_subscribers_only_hear_their_verb(member):
 
 FRESHNESS = "community.freshness.bump_topic_version"
 BADGES = "rewards.badges.badges_earned"
+TOUCH = "crm.subscribers.customer_touched"
 SUBSCRIBERS = {
-    Verb.REGISTERED: ["referrals.subscribers.account_seen"],
+    Verb.REGISTERED: ["crm.linking.link_new_member", TOUCH, "referrals.subscribers.account_seen"],
     Verb.LOGGED_IN: ["referrals.subscribers.account_seen"],
     Verb.VISITED: ["referrals.subscribers.account_seen", BADGES, "rewards.subscribers.daily_visit"],
     Verb.LEVEL_REACHED: ["notifications.subscribers.on_level_reached"],
     Verb.BADGE_AWARDED: ["notifications.subscribers.on_badge_awarded"],
     Verb.ACCOUNT_DELETED: ["referrals.subscribers.account_deleted"],
-    Verb.TOPIC_CREATED: [FRESHNESS, "notifications.subscribers.on_new_topic", BADGES,
+    Verb.TOPIC_CREATED: [FRESHNESS, TOUCH, "notifications.subscribers.on_new_topic", BADGES,
                          "rewards.subscribers.topic_created"],
     Verb.TOPIC_EDITED: [FRESHNESS],
     Verb.TOPIC_MOVED: [FRESHNESS],
     Verb.TOPIC_PINNED: [FRESHNESS],
     Verb.TOPIC_LOCKED: [FRESHNESS],
     Verb.TOPIC_CLOSED_AS_DUPLICATE: [FRESHNESS],
-    Verb.POST_CREATED: [FRESHNESS, "notifications.subscribers.on_reply", BADGES, "rewards.subscribers.reply_created"],
+    Verb.POST_CREATED: [FRESHNESS, TOUCH, "notifications.subscribers.on_reply", BADGES,
+                        "rewards.subscribers.reply_created"],
+    Verb.POST_FLAGGED: [TOUCH],
     Verb.POST_EDITED: [FRESHNESS],
     Verb.POST_DELETED: [FRESHNESS, "rewards.subscribers.post_deleted"],
     Verb.POST_HIDDEN: [FRESHNESS],
-    Verb.VOTED: [FRESHNESS, BADGES, "rewards.subscribers.voted"],
+    Verb.VOTED: [FRESHNESS, TOUCH, BADGES, "rewards.subscribers.voted"],
     Verb.VOTE_RETRACTED: [FRESHNESS, "rewards.subscribers.vote_retracted"],
     Verb.VOTE_REVERSED: [FRESHNESS, "rewards.subscribers.vote_reversed"],
-    Verb.ANSWER_ACCEPTED: [FRESHNESS, "notifications.subscribers.on_accepted", BADGES,
+    Verb.ANSWER_ACCEPTED: [FRESHNESS, TOUCH, "notifications.subscribers.on_accepted", BADGES,
                            "rewards.subscribers.answer_accepted"],
     Verb.ANSWER_UNACCEPTED: [FRESHNESS, "rewards.subscribers.answer_unaccepted"],
     Verb.IDEA_STATUS_CHANGED: [FRESHNESS, "notifications.subscribers.on_idea_status", BADGES],
     Verb.REFERRAL_SIGNED_UP: [BADGES, "rewards.subscribers.referral_signed_up"],
     Verb.REFERRAL_CONVERTED: [BADGES, "rewards.subscribers.referral_converted"],
+    Verb.REFERRAL_INVITED: [TOUCH],
     Verb.CUSTOMER_STAGE_CHANGED: ["referrals.subscribers.customer_stage_changed"],
+    Verb.TOUCHPOINT_RECORDED: [TOUCH],
 }
 
 

@@ -101,7 +101,7 @@ def user_by_email(email):
 
 def register(*, email, password, name, locale=None, referral_code=None,
              referral_source=None, ip=None, device_id=None):
-    """Create a member account linked to its customer record; one activity; committed.
+    """Create a member account; one activity (crm links it to its customer record); committed.
 
     A `referral_code` nobody owns is a field error before anything is written.
     Whoever referred the new member (the code's owner, else a pending email
@@ -109,16 +109,13 @@ def register(*, email, password, name, locale=None, referral_code=None,
     by the fraud rules against `ip` and `device_id`. `referral_source` says
     how the code came: typed (the default) or from the share link's cookie.
     """
-    from ..crm.services import customer_for_email
     from ..referrals.codes import check_typed_code
     from ..referrals.signups import record_signup
 
     email, name = check_new_account(email=email, password=password, name=name)
     locale = check_locale(locale)
     referral_code = check_typed_code(referral_code)
-    customer = customer_for_email(email)
-    user = _insert_user(email=email, name=name, locale=locale, password_hash=generate_password_hash(password),
-                        customer_id=customer.id if customer else None)
+    user = _insert_user(email=email, name=name, locale=locale, password_hash=generate_password_hash(password))
     record_activity(Verb.REGISTERED, actor=user, obj=user, payload=Registered(referral_code=referral_code))
     record_signup(user, code=referral_code, source=referral_source, ip=ip, device_id=device_id)
     db.session.commit()

@@ -37,7 +37,8 @@ def flag_post(flagger, post_id, reason, text=""):
         raise Conflict("already_flagged", _("You have already flagged this post."))
     flag = db.session.scalar(sa.select(Flag).where(Flag.post_id == post.id, Flag.flagger_id == flagger.id))
     record_activity(Verb.POST_FLAGGED, actor=flagger, obj=post,
-                    payload=PostFlagged(topic_id=post.topic_id, reason=reason.value, flag_id=flag.id))
+                    payload=PostFlagged(topic_id=post.topic_id, reason=reason.value, flag_id=flag.id,
+                                        author_id=post.author_id))
     if post.hidden_at is None and _open_flags(post) >= current_app.config["FLAGS_TO_HIDE"]:
         post.hidden_at = utcnow()
         record_activity(Verb.POST_HIDDEN, actor=None, obj=post,

@@ -1203,3 +1203,106 @@ before they get blocked.""",
 
 
 TOPICS = ANNOUNCEMENTS + STAFF_ROOM + QUESTIONS + DISCUSSIONS + IDEAS
+
+
+# -- the CRM side: what the company knows about each account beyond the basics ---------------------
+
+# external id -> products owned: (product, bought days ago, quantity)
+DEMO_PRODUCTS = {
+    "LC-1001": (("Lumina Analytics Enterprise", 1420, 300), ("Lumina Embed", 400, 1),
+                ("Lumina Data Connectors", 65, 12)),
+    "LC-1002": (("Lumina Analytics Enterprise", 1090, 180), ("Lumina Embed", 150, 1)),
+    "LC-1003": (("Lumina Analytics Pro", 700, 60), ("Lumina Governance Pack", 200, 1)),
+    "LC-1004": (("Lumina Analytics Pro", 2600, 40),),
+    "LC-1005": (("Lumina Analytics Pro", 900, 35), ("Lumina Analytics Pro", 120, 15)),
+    "LC-1006": (("Lumina Analytics Team", 500, 20),),
+    "LC-1007": (("Lumina Analytics Team", 800, 15),),
+    "LC-1008": (),
+    "LC-1009": (),
+    "LC-1010": (),
+    "LC-1011": (),
+    "LC-1012": (),
+}
+
+# external id -> (source, preferred language, tags)
+DEMO_RECORD_DETAILS = {
+    "LC-1001": ("partner", "zh", ("retail", "华东", "reference customer")),
+    "LC-1002": ("event", "en", ("logistics", "DACH")),
+    "LC-1003": ("import", "zh", ("finance", "合规")),
+    "LC-1004": ("website", "zh", ("manufacturing", "replacement due")),
+    "LC-1005": ("referral", "zh", ("education",)),
+    "LC-1006": ("website", "en", ("healthcare", "HIPAA")),
+    "LC-1007": ("partner", "en", ("fintech", "SEA")),
+    "LC-1008": ("event", "zh", ("pharma",)),
+    "LC-1009": ("community", "en", ("robotics", "trial")),
+    "LC-1010": ("import", "zh", ("food",)),
+    "LC-1011": ("import", "en", ("freight",)),
+    "LC-1012": ("community", "zh_Hant", ()),
+}
+
+
+class DemoTouchpoint(NamedTuple):
+    external_id: str
+    channel: str
+    staff: str           # email of the staff member who had the contact
+    days_ago: float
+    contact: str
+    summary: str
+    follow_up_in_days: int | None = None
+
+
+DEMO_TOUCHPOINTS = (
+    DemoTouchpoint("LC-1001", "meeting", SALES_EMAIL, 110, "陈建国",
+                   "年度业务回顾：门店看板覆盖 320 家门店，明年计划接入会员系统数据。"),
+    DemoTouchpoint("LC-1001", "call", "zhao.min@teahouse.example", 75, "王芳",
+                   "回访社区使用情况：团队每周在问答区提问，希望增加中文培训视频。"),
+    DemoTouchpoint("LC-1001", "ticket", "zhao.min@teahouse.example", 40, "李伟",
+                   "Ticket #4711: MySQL connector times out on the nightly sync for tables over 50M rows.", 7),
+    DemoTouchpoint("LC-1001", "event", SALES_EMAIL, 21, "王芳、张敏",
+                   "参加杭州 Lumina 用户大会，王芳分享了门店日报看板的案例。"),
+    DemoTouchpoint("LC-1001", "email", SALES_EMAIL, 6, "陈建国",
+                   "发送 300 席位续费及 Data Connectors 扩容报价，对方说下周内部评审。", 3),
+    DemoTouchpoint("LC-1002", "meeting", "daniel.koh@teahouse.example", 60, "Jonas Weber",
+                   "QBR in Hamburg: happy with Embed, asked about SSO with Azure AD before renewal."),
+    DemoTouchpoint("LC-1002", "call", MODERATOR_EMAIL, 12, "Anna Schmidt",
+                   "Checked in after her forum question on row-level security; shared the docs and a sample.", 14),
+    DemoTouchpoint("LC-1003", "visit", SALES_EMAIL, 35, "刘总",
+                   "上门拜访：数据治理包上线顺利，合规部门希望增加审计日志导出。"),
+    DemoTouchpoint("LC-1004", "call", "sun.li@teahouse.example", 50, "IT 部",
+                   "Pro 版已用 7 年，替换周期将到，客户在比较新版本的 AI 功能。", 20),
+    DemoTouchpoint("LC-1007", "email", "daniel.koh@teahouse.example", 95, "Budi Santoso",
+                   "Renewal lapsed; they moved reporting to a spreadsheet tool. Asked what would bring them back."),
+    DemoTouchpoint("LC-1009", "meeting", "daniel.koh@teahouse.example", 9, "Priya Raman",
+                   "Trial kickoff for 10 seats; they want a pricing proposal for 40 seats after the pilot.", 10),
+)
+
+
+class DemoNote(NamedTuple):
+    external_id: str
+    author: str
+    days_ago: float
+    body: str
+
+
+DEMO_NOTES = (
+    DemoNote("LC-1001", SALES_EMAIL, 100,
+             "承诺 Q1 前提供两场中文线上培训；如果续费 300 席位，可给 Data Connectors 8 折。"),
+    DemoNote("LC-1001", "zhao.min@teahouse.example", 30,
+             "王芳是社区里最活跃的专家之一，愿意做客户案例分享。别在促销季打扰李伟，他负责夜间同步。"),
+    DemoNote("LC-1002", "daniel.koh@teahouse.example", 58,
+             "We promised the SSO answer before their renewal committee meets in spring."),
+    DemoNote("LC-1002", MODERATOR_EMAIL, 11,
+             "Anna asked two good questions this month; worth inviting her to the beta of row-level security."),
+    DemoNote("LC-1007", "daniel.koh@teahouse.example", 90,
+             "Win-back candidate: price was not the issue, missing Bahasa reports was."),
+    DemoNote("LC-1001", SALES_MANAGER_EMAIL, 4,
+             "续费报价已审批：300 席位按原价，Data Connectors 扩容 8 折，有效期到月底。"),
+)
+
+# An imported record that claims a domain another customer already has: the conflicts list shows it.
+DEMO_CONFLICTING_IMPORT = {
+    "external_id": "LC-2042", "name": "Xingchen Retail (Shanghai branch)", "company": "星辰零售上海分公司",
+    "domains": "hangzhou-retail.example.cn", "source": "import", "region": "East China", "industry": "Retail",
+}
+# ...and the member who signed up while it was there, waiting to be linked by a person.
+DEMO_WAITING_MEMBER = ("he.jing@hangzhou-retail.example.cn", "何静", 2)

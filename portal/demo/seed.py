@@ -19,8 +19,10 @@ from werkzeug.security import generate_password_hash
 from ..auth.models import Team, User
 from ..community import answers, follows, ideas, posts, topics, votes
 from ..community.models import Category, Post, Tag
-from ..crm.models import Customer, LifecycleStage
-from ..crm.services import assign_value_tiers, change_lifecycle_stage
+from ..crm.lifecycle import assign_value_tiers, change_lifecycle_stage
+from ..crm.models import Customer, CustomerDomain, CustomerProduct, CustomerSource, LifecycleStage
+from ..crm.records import save_customer, search_text_of
+from ..crm.touchpoints import add_note, record_touchpoint
 from ..extensions import db
 from ..levels import level_for
 from ..notifications.models import Notification
@@ -33,12 +35,19 @@ from .content import (
     ADMIN_EMAIL,
     CATEGORIES,
     CUSTOMERS,
+    DEMO_CONFLICTING_IMPORT,
     DEMO_EMAIL_DOMAIN,
     DEMO_FIRST_PURCHASE,
+    DEMO_NOTES,
     DEMO_PASSWORD,
     DEMO_PENDING_INVITES,
+    DEMO_PRODUCTS,
+    DEMO_RECORD_DETAILS,
     DEMO_REFERRALS,
+    DEMO_TOUCHPOINTS,
+    DEMO_WAITING_MEMBER,
     LOGINS,
+    MEMBER_EMAIL,
     MEMBERS_BY_CUSTOMER_DOMAIN,
     STAFF,
     STAFF_JOINED_DAYS_AGO,
@@ -76,6 +85,7 @@ def seed_demo() -> dict:
         now = utcnow()
         _community(now)
         _referrals(now)
+        _crm_records(now)
         _read_old_notifications(now)
 
     return {
@@ -137,7 +147,7 @@ def _customers(staff):
             name=account["name"],
             company=account["company"],
             email=account["email"],
-            domain=account["domain"],
+            domains=[CustomerDomain(domain=account["domain"])],
             phone=account["phone"],
             region=account["region"],
             industry=account["industry"],
@@ -154,6 +164,7 @@ def _customers(staff):
             owner_rep=staff[account["owner_rep"]],
             relationship_owner=staff[account["relationship_owner"]],
         )
+        customer.search_text = search_text_of(customer, customer.domain_names)
         db.session.add(customer)
         customers[customer.domain] = customer
     return customers
@@ -337,7 +348,7 @@ def _referrals(now):
     """Play the demo's referrals through the referral and CRM services in time order."""
     people = {user.email.partition("@")[0]: user for user in db.session.scalars(sa.select(User))}
     domain, bought_days_ago = DEMO_FIRST_PURCHASE
-    buyer = db.session.scalar(sa.select(Customer).where(Customer.domain == domain))
+    buyer = db.session.scalar(sa.select(Customer).join(CustomerDomain).where(CustomerDomain.domain == domain))
     events = []
     for referrer, friend, source in DEMO_REFERRALS:
         joined = people[friend].created_at + timedelta(minutes=5)
@@ -372,3 +383,41 @@ def _read_old_notifications(now):
     for notification in db.session.scalars(sa.select(Notification).where(Notification.created_at < cutoff)):
         notification.read_at = notification.created_at + timedelta(hours=3)
     db.session.commit()
+
+
+# -- the CRM side: full records, contacts outside the community, staff notes, one conflict -------------
+
+def _crm_records(now):
+    """Give the accounts their full records, then play the outside touchpoints and notes through the CRM
+    services at their moments, and leave one import conflict for staff to decide."""
+    people = {user.email: user for user in db.session.scalars(sa.select(User))}
+    customers = {c.external_id: c for c in db.session.scalars(sa.select(Customer))}
+    for external_id, (source, language, tags) in DEMO_RECORD_DETAILS.items():
+        customer = customers[external_id]
+        customer.source, customer.preferred_language, customer.tags = source, language, list(tags)
+        customer.products = [CustomerProduct(product=product, purchased_on=_date_days_ago(days), quantity=quantity)
+                             for product, days, quantity in DEMO_PRODUCTS[external_id]]
+    db.session.commit()
+    events = [(now - timedelta(days=t.days_ago), _demo_touchpoint, t) for t in DEMO_TOUCHPOINTS]
+    events += [(now - timedelta(days=n.days_ago), _demo_note, n) for n in DEMO_NOTES]
+    for when, action, item in sorted(events, key=lambda event: event[0]):
+        action(when, item, people, customers)
+    save_customer(None, None, DEMO_CONFLICTING_IMPORT, source=CustomerSource.IMPORT, cause="Import",
+                  now=now - timedelta(days=3))
+    db.session.commit()
+    email, name, joined_days_ago = DEMO_WAITING_MEMBER
+    waiting = User(email=email, name=name, role=Role.MEMBER, locale="zh", timezone="Asia/Shanghai",
+                   password_hash=people[MEMBER_EMAIL].password_hash, created_at=now - timedelta(days=joined_days_ago))
+    db.session.add(waiting)
+    db.session.commit()
+
+
+def _demo_touchpoint(when, touchpoint, people, customers):
+    follow_up = (when + timedelta(days=touchpoint.follow_up_in_days)).date() if touchpoint.follow_up_in_days else None
+    record_touchpoint(people[touchpoint.staff], customers[touchpoint.external_id].id, channel=touchpoint.channel,
+                      summary=touchpoint.summary, contact=touchpoint.contact, occurred_at=when,
+                      follow_up_on=follow_up, now=when)
+
+
+def _demo_note(when, note, people, customers):
+    add_note(people[note.author], customers[note.external_id].id, note.body, now=when)
