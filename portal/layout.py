@@ -2,6 +2,7 @@
 from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from .errors import API_PREFIX
@@ -11,7 +12,7 @@ from .permissions import Permission
 # (permission needed, endpoint, label): later features add their staff pages here.
 STAFF_PAGES = (
     (Permission.VIEW_CUSTOMERS, "staff.home", _l("Staff home")),
-    (Permission.VIEW_CUSTOMERS, "crm.customers", _l("Customers")),
+    (Permission.VIEW_CUSTOMERS, "crm.customers", lazy_pgettext("staff", "Customers")),
     (Permission.MODERATE, "categories.manage", _l("Categories")),
     (Permission.MODERATE, "moderation.linked_accounts", _l("Linked accounts")),
     (Permission.MANAGE_USERS, "admin.users", _l("Administration")),

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError
 from email_validator import validate_email as check_email_syntax
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..auth.models import User
 from ..errors import Invalid
@@ -27,7 +28,7 @@ class ContactChannel(LabelledEnum):
     PHONE = "phone", _l("Phone")
     WECHAT = "wechat", _l("WeChat")
     SMS = "sms", _l("SMS")
-    POST = "post", _l("Post")
+    POST = "post", lazy_pgettext("contact channel", "Post")
 
 
 LANGUAGES = {"en": _l("English"), "zh": _l("Simplified Chinese"), "zh_Hant": _l("Traditional Chinese")}

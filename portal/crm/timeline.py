@@ -68,6 +68,7 @@ class Entry:
     staff: User | None = None
     member: User | None = None
     visitors: list = field(default_factory=list)
+    count: int = 1         # votes received on one topic in one day are one entry
 
     @property
     def verb(self):
@@ -97,7 +98,7 @@ def customer_timeline(viewer, customer_id, *, kinds=None, member_id=None, before
     rows = _merged(_side_queries(customer.id, kinds, member_id, cursor), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    entries = _collapse_visits(_entries(rows, customer.id))
+    entries = _collapse_votes(_collapse_visits(_entries(rows, customer.id)))
     next_cursor = encode_cursor(rows[-1]) if more and rows else None
     return customer, TimelinePage(entries, next_cursor)
 
@@ -199,6 +200,22 @@ def _collapse_visits(entries):
     return collapsed
 
 
+def _collapse_votes(entries):
+    """Upvotes one member received in one topic on one day: one entry that counts them."""
+    collapsed = []
+    for entry in entries:
+        previous = collapsed[-1] if collapsed else None
+        if (entry.verb == Verb.VOTED and previous is not None and previous.verb == Verb.VOTED
+                and previous.activity.subject_user_id == entry.activity.subject_user_id
+                and (previous.activity.payload or {}).get("topic_id") == (entry.activity.payload or {}).get("topic_id")
+                and (previous.activity.payload or {}).get("value") == (entry.activity.payload or {}).get("value")
+                and previous.activity.occurred_at.date() == entry.activity.occurred_at.date()):
+            previous.count += 1
+            continue
+        collapsed.append(entry)
+    return collapsed
+
+
 def encode_cursor(pair):
     _side, row = pair
     raw = f"{row.occurred_at.astimezone(UTC).isoformat()}|{row.id}"
@@ -223,7 +240,8 @@ def decode_cursor(cursor):
 
 @dataclass
 class Month:
-    label: str
+    label: str             # YYYY-MM
+    start: datetime
     community: int
     outside: int
 
@@ -253,7 +271,7 @@ def monthly_activity(customer, *, now=None, months=12):
         start = _month_start(now, back)
         key = start.strftime("%Y-%m")
         outside_count, community_count = counts.get(key, (0, 0))
-        result.append(Month(key, community_count, outside_count))
+        result.append(Month(key, start, community_count, outside_count))
     return result
 
 

@@ -27,7 +27,7 @@ from ..permissions import Permission, require, require_login
 from ..rewards.badges import badge_name
 from . import cadence, csvio, imports, linking, records, timeline, touchpoints
 from . import freshness as member_details
-from .fields import COMMUNITY_STAFF_ROLES, SALES_ROLES
+from .fields import COMMUNITY_STAFF_ROLES, LANGUAGES, SALES_ROLES, ContactChannel
 from .forms import (
     ButtonForm,
     CompanyDetailsForm,
@@ -53,10 +53,19 @@ def amount(value):
     return format_decimal(value or 0, format="#,##0")
 
 
+@bp.app_template_filter("channel_label")
+def channel_label(value):
+    try:
+        return ContactChannel(value).label
+    except ValueError:
+        return value
+
+
 @bp.context_processor
 def crm_facts():
     return {"may_edit_customers": records.may_edit(current_user), "badge_name": badge_name,
-            "stage_label": lambda value: LifecycleStage(value).label}
+            "stage_label": lambda value: LifecycleStage(value).label,
+            "language_label": lambda code: LANGUAGES.get(code, code) if code else None}
 
 
 @staff_bp.get("/")

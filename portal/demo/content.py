@@ -1265,7 +1265,7 @@ DEMO_TOUCHPOINTS = (
     DemoTouchpoint("LC-1002", "meeting", "daniel.koh@teahouse.example", 60, "Jonas Weber",
                    "QBR in Hamburg: happy with Embed, asked about SSO with Azure AD before renewal."),
     DemoTouchpoint("LC-1002", "call", MODERATOR_EMAIL, 12, "Anna Schmidt",
-                   "Checked in after her forum question on row-level security; shared the docs and a sample.", 14),
+                   "Checked in after her forum question on row-level security; shared the docs and a sample.", 10),
     DemoTouchpoint("LC-1003", "visit", SALES_EMAIL, 35, "刘总",
                    "上门拜访：数据治理包上线顺利，合规部门希望增加审计日志导出。"),
     DemoTouchpoint("LC-1004", "call", "sun.li@teahouse.example", 50, "IT 部",
