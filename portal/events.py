@@ -144,26 +144,44 @@ def record_activity(verb, *, actor=None, obj=None, customer_id=None, channel=Non
     crm.linking.link_member); the channel to where this request came in
     (see Channel).
     """
-    payload = _checked_payload(verb, payload)
-    if customer_id is None and actor is not None:
-        customer_id = getattr(actor, "customer_id", None)
-    subject = _subject_of(payload)
-    activity = Activity(
-        subject_user_id=subject.id if subject is not None else None,
-        subject_customer_id=subject.customer_id if subject is not None else None,
-        actor_id=actor.id if actor is not None else None,
-        verb=str(verb),
-        object_type=record_type(obj) if obj is not None else None,
-        object_id=obj.id if obj is not None else None,
-        customer_id=customer_id,
-        channel=str(channel or _channel_of_this_request()),
-        occurred_at=occurred_at or utcnow(),
-        payload=payload.model_dump(mode="json"),
-    )
-    db.session.add(activity)
-    db.session.flush()
-    activity_recorded.send(Verb(verb), activity=activity, payload=payload, actor=actor, obj=obj)
+    [activity] = record_activities([dict(verb=verb, actor=actor, obj=obj, customer_id=customer_id, channel=channel,
+                                         payload=payload, occurred_at=occurred_at)])
     return activity
+
+
+def record_activities(entries):
+    """record_activity() for many at once (an import's batch), inside the caller's transaction: one flush,
+    then each signal in order.
+
+    `entries` are dicts of record_activity()'s keyword arguments (`verb`
+    included). Every payload is checked before anything is added.
+    """
+    prepared = []
+    for entry in entries:
+        verb, actor, obj = Verb(entry["verb"]), entry.get("actor"), entry.get("obj")
+        payload = _checked_payload(verb, entry.get("payload"))
+        customer_id = entry.get("customer_id")
+        if customer_id is None and actor is not None:
+            customer_id = getattr(actor, "customer_id", None)
+        subject = _subject_of(payload)
+        activity = Activity(
+            subject_user_id=subject.id if subject is not None else None,
+            subject_customer_id=subject.customer_id if subject is not None else None,
+            actor_id=actor.id if actor is not None else None,
+            verb=str(verb),
+            object_type=record_type(obj) if obj is not None else None,
+            object_id=obj.id if obj is not None else None,
+            customer_id=customer_id,
+            channel=str(entry.get("channel") or _channel_of_this_request()),
+            occurred_at=entry.get("occurred_at") or utcnow(),
+            payload=payload.model_dump(mode="json"),
+        )
+        prepared.append((verb, activity, payload, actor, obj))
+    db.session.add_all(activity for _verb, activity, *_rest in prepared)
+    db.session.flush()
+    for verb, activity, payload, actor, obj in prepared:
+        activity_recorded.send(verb, activity=activity, payload=payload, actor=actor, obj=obj)
+    return [activity for _verb, activity, *_rest in prepared]
 
 
 def _subject_of(payload):

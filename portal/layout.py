@@ -1,8 +1,7 @@
 """What every page's layout needs: language, the bell, the staff menu."""
 from flask import current_app, g, has_request_context, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from .errors import API_PREFIX

@@ -126,3 +126,21 @@ def test_the_cli_imports_and_exports(app, runner, tmp_path):
     exported = runner.invoke(args=["customers", "export", "--value-tier", "key"])
     assert exported.exit_code == 0 and "LC-1,Xingchen" in exported.output
     assert runner.invoke(args=["customers", "export", "--value-tier", "gold"]).exit_code != 0
+
+
+def test_a_batch_the_database_refuses_is_written_row_by_row(app, moderator, monkeypatch):
+    """If one row of a batch fails only when written (a clash the checks could not see), do the others still
+    go in, and is that row reported whole, not half written?"""
+    real = csvio.write_customers
+
+    def clashing(actor, plans, **kwargs):
+        if any(plan.clean.get("name") == "Clash" for plan in plans):
+            raise sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
+        return real(actor, plans, **kwargs)
+
+    monkeypatch.setattr(csvio, "write_customers", clashing)
+    data = b"name,email\nFirst,a@example.com\nClash,b@example.com\nThird,c@example.com\n"
+    report = csvio.import_customers(moderator, data, dry_run=False)
+    assert actions(report) == [(2, "create"), (3, "error"), (4, "create")]
+    assert sorted(c.name for c in db.session.scalars(sa.select(Customer))) == ["First", "Third"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 2

@@ -18,6 +18,7 @@ from ..auth.models import User
 from ..crm import records, timeline, touchpoints
 from ..crm.lifecycle import CAUSE_MAX
 from ..extensions import db
+from ..pagination import CountedPage
 from ..permissions import Permission, require
 from . import bp
 from .community import PAGE_QUERY, PageArgs, PageOut
@@ -194,8 +195,8 @@ CUSTOMER_QUERY = {**PAGE_QUERY, "q": "string", "value_tier": "string", "lifecycl
 def list_customers():
     filters = records.CustomerFilters.from_args(request.args)
     paging = parse(PageArgs, {key: request.args[key] for key in ("page", "per_page") if key in request.args})
-    page = db.paginate(records.customer_query(current_user, filters), page=paging.page,
-                       per_page=paging.per_page or 50, max_per_page=100, error_out=False)
+    page = CountedPage(records.customer_query(current_user, filters), page=paging.page,
+                       per_page=paging.per_page or 50)
     return jsonify({"items": [dump(CustomerOut, customer_out(c)) for c in page.items], "page": page.page,
                     "per_page": page.per_page, "total": page.total})
 

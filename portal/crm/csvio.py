@@ -10,16 +10,19 @@ reported and never half written. Blank cells leave a field as it is.
 import codecs
 import csv
 import io
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from ..errors import DomainError, Invalid
 from ..extensions import db
-from .fields import FIELDS, clean_fields
+from .fields import FIELDS
+from .linking import WaitingMembers
 from .models import Customer, CustomerSource
-from .records import find_existing, save_customer, snapshot
+from .records import check_customer, snapshot, write_customers
 
 MAX_BYTES = 20 * 1024 * 1024
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -137,51 +140,176 @@ def import_customers(actor, data: bytes, *, dry_run):
             return finished.value
 
 
+@contextmanager
+def _records_kept_across_commits():
+    # The records read up front stay loaded through each batch's commit; expiring them would read each
+    # one again for the row that touches it.
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
 def importing(actor, data: bytes, *, dry_run, every=COMMIT_EVERY):
     """import_customers() as a generator: yields (rows done, rows in all) every `every` rows, returns the report.
 
-    The page's progress bar is drawn from it. Writes are committed every
-    `every` rows, so a long import shows its progress in the list too.
+    The page's progress bar is drawn from it. Rows are checked one by one and
+    written `every` at a time (crm.records.write_customers, one flush per
+    batch), each batch in a savepoint: committed as it goes, or rolled back
+    in a dry run. A batch that fails in the database is written again row by
+    row, so the bad row is reported and the others still go in.
     """
     header, rows, encoding, delimiter = read_csv(data)
     columns, ignored = columns_of(header)
-    results, seen = [], {}
+    raws = [_raw(columns, cells) for cells in rows]
     yield 0, len(rows)
-    for index, cells in enumerate(rows, start=2):
-        if any(cell.strip() for cell in cells):
-            results.append(_one_row(actor, index, columns, cells, seen, dry_run))
-        if (index - 1) % every == 0:
-            if not dry_run:
-                db.session.commit()
-            yield index - 1, len(rows)
-    if dry_run:
-        db.session.rollback()
-    else:
-        db.session.commit()
+    with _records_kept_across_commits():
+        existing = _Existing([raw for raw in raws if isinstance(raw, dict)])
+        waiting = WaitingMembers()
+        results, batch, seen = [], [], {}
+        for number, raw in enumerate(raws, start=2):
+            if raw is None:
+                continue
+            result, plan = _checked_row(actor, number, raw, seen, existing)
+            results.append(result)
+            if plan is not None:
+                batch.append((result, plan))
+            if len(batch) == every:
+                _write_batch(actor, batch, waiting, dry_run)
+                batch = []
+                yield number - 1, len(rows)
+        _write_batch(actor, batch, waiting, dry_run)
     yield len(rows), len(rows)
     return ImportReport(results, ignored, encoding, delimiter)
 
 
-def _one_row(actor, number, columns, cells, seen, dry_run):
+def _raw(columns, cells):
+    """{field: cell} of a row, None for an empty one, or an error message for one longer than the header."""
+    if not any(cell.strip() for cell in cells):
+        return None
     if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns):]):
-        return RowResult(number, "error", "", errors={"row": str(_l("This row has more cells than the header."))})
-    raw = {name: _unquoted(cell) for name, cell in zip(columns, cells, strict=False) if name and cell.strip()}
+        return str(_l("This row has more cells than the header."))
+    return {name: _unquoted(cell) for name, cell in zip(columns, cells, strict=False) if name and cell.strip()}
+
+
+class _Existing:
+    """The records a file's rows are about, read in a few queries up front (not one per row)."""
+
+    CHUNK = 500
+
+    def __init__(self, raws):
+        external_ids = {_external_id(raw) for raw in raws} - {""}
+        emails = {_email(raw) for raw in raws if not _external_id(raw)} - {""}
+        self.by_external_id, self.by_email = {}, {}
+        for chunk in _chunks(sorted(external_ids), self.CHUNK):
+            for customer in db.session.scalars(self._load().where(Customer.external_id.in_(chunk))):
+                self.by_external_id[customer.external_id] = customer
+        for chunk in _chunks(sorted(emails), self.CHUNK):
+            for customer in db.session.scalars(self._load().where(sa.func.lower(Customer.email).in_(chunk))
+                                               .order_by(Customer.id.desc())):
+                self.by_email[customer.email.lower()] = customer  # the oldest record wins, as find_existing
+        self.taken = {external_id: c.id for external_id, c in self.by_external_id.items()}
+
+    @staticmethod
+    def _load():
+        return sa.select(Customer).options(selectinload(Customer.domains), selectinload(Customer.products),
+                                           selectinload(Customer.owner_rep), selectinload(Customer.relationship_owner))
+
+    def of(self, raw):
+        external_id = _external_id(raw)
+        return self.by_external_id.get(external_id) if external_id else self.by_email.get(_email(raw))
+
+    def taken_external_ids(self):
+        """{external_id: customer id} of every id the file names that a record holds: read up front, so an id
+        of the file that isn't here is free (two rows with one id are caught as duplicates)."""
+        return self.taken
+
+
+def _chunks(items, size):
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _external_id(raw):
+    return " ".join(raw.get("external_id", "").split())
+
+
+def _email(raw):
+    return raw.get("email", "").strip().lower()
+
+
+def _checked_row(actor, number, raw, seen, existing):
+    """(RowResult, Plan or None): the row checked, nothing written."""
+    if isinstance(raw, str):
+        return RowResult(number, "error", "", errors={"row": raw}), None
     key = _key_of(raw)
     if key and key in seen:
         return RowResult(number, "error", key, errors={"row": str(_l("The same customer as row %(n)d.",
-                                                                      n=seen[key]))})
+                                                                      n=seen[key]))}), None
     if key:
         seen[key] = number
-    existing = find_existing(raw)
-    if existing is None and "name" not in raw:
-        return RowResult(number, "error", key, errors={"name": str(_l("A new customer needs a name."))})
+    customer = existing.of(raw)
+    if customer is None and "name" not in raw:
+        return RowResult(number, "error", key, errors={"name": str(_l("A new customer needs a name."))}), None
     try:
-        if dry_run:
-            return _judge(number, key, existing, raw)
-        return _write(actor, number, key, existing, raw)
+        plan = check_customer(actor, customer, raw, source=CustomerSource.IMPORT,
+                              taken_external_ids=existing.taken_external_ids())
     except DomainError as error:
-        return RowResult(number, "error", key, errors={name: str(message) for name, message in
-                                                      (error.fields or {"row": error.message}).items()})
+        return _error(number, key, error), None
+    return RowResult(number, "create" if customer is None else "pending", key), plan
+
+
+def _error(number, key, error):
+    return RowResult(number, "error", key, errors={name: str(message) for name, message in
+                                                  (error.fields or {"row": error.message}).items()})
+
+
+def _write_batch(actor, batch, waiting, dry_run):
+    if not batch:
+        return
+    savepoint = db.session.begin_nested()
+    try:
+        saved = write_customers(actor, [plan for _result, plan in batch], cause="Import", waiting=waiting)
+    except (DomainError, sa.exc.IntegrityError):
+        savepoint.rollback()
+        _write_one_by_one(actor, batch, waiting, dry_run)
+        return
+    for (result, _plan), outcome in zip(batch, saved, strict=True):
+        _settle(result, outcome)
+    if dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+        db.session.commit()
+
+
+def _write_one_by_one(actor, batch, waiting, dry_run):
+    for result, plan in batch:
+        savepoint = db.session.begin_nested()
+        try:
+            [outcome] = write_customers(actor, [plan], cause="Import", waiting=waiting)
+        except (DomainError, sa.exc.IntegrityError) as error:
+            savepoint.rollback()
+            failed = error if isinstance(error, DomainError) else DomainError(
+                "row_conflict", _l("This row clashes with another record."))
+            result.action, result.errors = "error", _error(result.number, result.key, failed).errors
+            continue
+        _settle(result, outcome)
+        if dry_run:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+    if not dry_run:
+        db.session.commit()
+
+
+def _settle(result, outcome):
+    if outcome.created:
+        result.action = "create"
+    else:
+        result.changed = list(outcome.changes)
+        result.action = "update" if outcome.changes else "unchanged"
 
 
 def _unquoted(cell):
@@ -190,58 +318,11 @@ def _unquoted(cell):
 
 
 def _key_of(raw):
-    external_id = " ".join(raw.get("external_id", "").split())
+    external_id = _external_id(raw)
     if external_id:
         return f"external_id:{external_id}"
-    email = raw.get("email", "").strip().lower()
+    email = _email(raw)
     return f"email:{email}" if email else ""
-
-
-def _judge(number, key, existing, raw):
-    clean_fields(raw, creating=existing is None)
-    _check_external_id(existing, raw)
-    if existing is None:
-        return RowResult(number, "create", key)
-    changed = _changed_fields(existing, raw)
-    return RowResult(number, "update" if changed else "unchanged", key, changed=changed)
-
-
-def _check_external_id(existing, raw):
-    external_id = " ".join(raw.get("external_id", "").split())
-    if not external_id:
-        return
-    holder = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == external_id))
-    if holder is not None and (existing is None or holder != existing.id):
-        raise Invalid(fields={"external_id": _l("Another customer already has this external id.")})
-
-
-def _changed_fields(existing, raw):
-    """Which fields the row would change, judged in a savepoint that is rolled back."""
-    before = snapshot(existing)
-    savepoint = db.session.begin_nested()
-    try:
-        save_customer(None, existing, raw, cause="Import (dry run)", audit_it=False)
-        after = snapshot(existing)
-    finally:
-        savepoint.rollback()
-    db.session.expire(existing)
-    return [name for name in after if before[name] != after[name]]
-
-
-def _write(actor, number, key, existing, raw):
-    before = snapshot(existing) if existing is not None else None
-    savepoint = db.session.begin_nested()
-    try:
-        customer = save_customer(actor, existing, raw, source=CustomerSource.IMPORT, cause="Import")
-        savepoint.commit()
-    except DomainError:
-        savepoint.rollback()
-        raise
-    if before is None:
-        return RowResult(number, "create", key)
-    after = snapshot(customer)
-    changed = [name for name in after if before[name] != after[name]]
-    return RowResult(number, "update" if changed else "unchanged", key, changed=changed)
 
 
 # -- export ---------------------------------------------------------------------------------------------

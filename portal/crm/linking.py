@@ -67,18 +67,59 @@ def link_new_member(verb, activity, actor, **extra):
         attach(None, actor, customers[0], how=how)
 
 
-def link_members_of(customer):
-    """Link the unlinked members whose address belongs to `customer` alone (after an import or an edit)."""
-    candidates = sa.or_(sa.func.lower(User.email) == (customer.email or "").lower(),
-                        *[User.email.like(f"%@{domain}") for domain in customer.domain_names
-                          if not is_consumer_domain(domain)])
-    members = db.session.scalars(sa.select(User).where(User.role == Role.MEMBER, User.customer_id.is_(None),
-                                                       candidates)).all()
+class WaitingMembers:
+    """The members no customer has yet, by address and domain, read once for a whole import.
+
+    An import links the members each new or changed record claims; asking the
+    database per record would scan the users for every row (a domain suffix
+    can't use an index).
+    """
+
+    def __init__(self):
+        self.by_email, self.by_domain = {}, {}
+        rows = db.session.execute(sa.select(User.id, User.email).where(User.role == Role.MEMBER,
+                                                                        User.customer_id.is_(None)))
+        for user_id, email in rows:
+            self.by_email[email.lower()] = user_id
+            self.by_domain.setdefault(domain_of(email), []).append(user_id)
+
+    def claimed_by(self, customer):
+        ids = {self.by_email[customer.email.lower()]} if customer.email and customer.email.lower() in self.by_email \
+            else set()
+        for domain in customer.domain_names:
+            if not is_consumer_domain(domain):
+                ids.update(self.by_domain.get(domain, ()))
+        return ids
+
+    def linked(self, user):
+        self.by_email.pop(user.email.lower(), None)
+        members = self.by_domain.get(domain_of(user.email), [])
+        if user.id in members:
+            members.remove(user.id)
+
+
+def link_members_of(customer, waiting=None):
+    """Link the unlinked members whose address belongs to `customer` alone (after an import or an edit).
+
+    Runs inside the caller's transaction; `waiting` (WaitingMembers) answers
+    who is unlinked without a query.
+    """
+    if waiting is not None:
+        ids = waiting.claimed_by(customer)
+        members = db.session.scalars(sa.select(User).where(User.id.in_(ids))).all() if ids else []
+    else:
+        candidates = sa.or_(User.email == (customer.email or "").lower(),
+                            *[User.email.like(f"%@{domain}") for domain in customer.domain_names
+                              if not is_consumer_domain(domain)])
+        members = db.session.scalars(sa.select(User).where(User.role == Role.MEMBER, User.customer_id.is_(None),
+                                                           candidates)).all()
     linked = 0
     for member in members:
         customers, how = matching_customers(member.email)
         if [c.id for c in customers] == [customer.id]:
             attach(None, member, customer, how=how)
+            if waiting is not None:
+                waiting.linked(member)
             linked += 1
     return linked
 

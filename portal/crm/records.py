@@ -6,20 +6,20 @@ audited with before and after, recorded as one activity, and a stage move
 takes the lifecycle door.
 """
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from ..audit import audit
 from ..auth.models import User
 from ..errors import Conflict, Invalid, NotFound
-from ..events import Verb, record_activity
-from ..extensions import db
+from ..events import Verb, record_activities, record_activity
+from ..extensions import cache, db
 from ..payloads import CustomerCreated, CustomerUpdated, CustomerVerified
 from ..permissions import Permission, Record, can, ensure, scoped
-from ..sqltypes import utcnow
+from ..sqltypes import UTCDateTime, utcnow
 from ..text import folded
 from .fields import clean_fields
 from .lifecycle import move_stage
@@ -36,6 +36,7 @@ SORTS = {
     "-created": (Customer.created_at.desc(), Customer.id.desc()),
 }
 SEARCH_MAX = 100
+NEVER = sa.literal(datetime(1970, 1, 1, tzinfo=UTC), UTCDateTime())
 STALE_AFTER_DAYS = 365
 DAYS_MAX = 3650
 
@@ -135,7 +136,7 @@ def customer_query(user, filters, *, now=None):
     """select(Customer) for the list: in `user`'s scope, filtered and sorted; owners and domains load with it."""
     now = now or utcnow()
     query = visible_customers(user).options(selectinload(Customer.owner_rep), selectinload(Customer.relationship_owner),
-                                            selectinload(Customer.domains))
+                                            selectinload(Customer.domains), defer(Customer.search_text))
     if filters.q:
         for word in folded(filters.q).split():
             query = query.where(Customer.search_text.contains(word, autoescape=True))
@@ -154,17 +155,20 @@ def customer_query(user, filters, *, now=None):
     if filters.has_members:
         has = sa.exists().where(User.customer_id == Customer.id)
         query = query.where(has if filters.has_members == "yes" else ~has)
+    # "Older than N days, or never" as one comparison: an OR over the date's index is a plan SQLite picks
+    # even when nearly every row matches, instead of the far narrower tier or stage index.
     if filters.untouched_days is not None:
         cutoff = now - timedelta(days=filters.untouched_days)
-        query = query.where(sa.or_(Customer.last_touch_at.is_(None), Customer.last_touch_at < cutoff))
+        query = query.where(sa.func.coalesce(Customer.last_touch_at, NEVER) < cutoff)
     if filters.unverified_days is not None:
         cutoff = now - timedelta(days=filters.unverified_days)
-        query = query.where(sa.or_(Customer.last_verified_at.is_(None), Customer.last_verified_at < cutoff))
+        query = query.where(sa.func.coalesce(Customer.last_verified_at, NEVER) < cutoff)
     return query.order_by(*SORTS[filters.sort])
 
 
+@cache.memoize(timeout=300)
 def filter_choices():
-    """The regions and industries in use, for the list's filter menus: two small queries."""
+    """The regions and industries in use, for the list's filter menus (a new one shows within 5 minutes)."""
     def distinct(column):
         return db.session.scalars(sa.select(column).where(column.is_not(None)).distinct().order_by(column)).all()
     return {"regions": distinct(Customer.region), "industries": distinct(Customer.industry)}
@@ -215,64 +219,119 @@ def find_existing(raw):
     return None
 
 
-def save_customer(actor, customer, raw, *, source=None, cause="", now=None, audit_it=True, editor=None):
+def save_customer(actor, customer, raw, *, source=None, cause="", now=None, editor=None):
     """Create (`customer` None) or change a record inside the caller's transaction; the customer.
 
     Checks every field first (Invalid lists them all; an external_id held by
-    another record is Conflict), then writes: one audit entry with before and
-    after, one CUSTOMER_CREATED or CUSTOMER_UPDATED activity, and a stage
-    move through the lifecycle door. Members whose address now belongs to
-    the record alone are linked. `actor` None is the CLI or an import;
-    `editor` names a member correcting their own company's details
-    (crm.freshness), whose fields the caller has narrowed.
+    another record is Conflict), then writes (write_customers). `actor` None
+    is the CLI or an import; `editor` names a member correcting their own
+    company's details (crm.freshness), whose fields the caller has narrowed.
+    """
+    plan = check_customer(actor, customer, raw, source=source, now=now)
+    return write_customers(actor or editor, [plan], cause=cause, now=now)[0].customer
+
+
+@dataclass
+class Plan:
+    """A checked change to one record, not yet written: what check_customer() hands write_customers()."""
+    customer: Customer | None      # None: a new record
+    clean: dict
+    source: CustomerSource | None = None
+
+
+@dataclass
+class Saved:
+    customer: Customer
+    created: bool
+    changes: dict                  # {field: [before, after]} as the API shows them
+
+
+def check_customer(actor, customer, raw, *, source=None, now=None, taken_external_ids=None):
+    """A Plan for creating (`customer` None) or changing a record; Invalid or Conflict, writing nothing.
+
+    `taken_external_ids` ({external_id: customer id}, an import's lookup)
+    spares the query that checks an external_id is free.
     """
     if actor is not None:
         ensure(actor, Permission.EDIT_CUSTOMERS)
-    actor = actor or editor
     now = now or utcnow()
-    creating = customer is None
-    clean = clean_fields(raw, creating=creating, today=now.date())
-    _check_external_id_free(clean.get("external_id"), customer)
-    if creating:
-        customer = Customer(source=clean.pop("source", None) or source or CustomerSource.STAFF, created_at=now,
-                            updated_at=now, lifecycle_stage=LifecycleStage.PROSPECT)
-        db.session.add(customer)
-    before = snapshot(customer) if not creating else {}
-    stage = clean.pop("lifecycle_stage", None)
-    _apply(customer, clean)
-    if creating:
-        customer.lifecycle_stage = stage or LifecycleStage.PROSPECT
-    customer.search_text = search_text_of(customer, customer.domain_names)
+    clean = clean_fields(raw, creating=customer is None, today=now.date())
+    _check_external_id_free(clean.get("external_id"), customer, taken_external_ids)
+    return Plan(customer, clean, source)
+
+
+def write_customers(actor, plans, *, cause="", now=None, waiting=None):
+    """Write checked plans inside the caller's transaction, in one flush however many; [Saved].
+
+    Each record gets one audit entry with before and after and one
+    CUSTOMER_CREATED or CUSTOMER_UPDATED activity (a change that changes
+    nothing records nothing); a stage move goes through the lifecycle door;
+    members whose address now belongs to the record alone are linked
+    (`waiting`, an import's linking.WaitingMembers, spares a query per record).
+    """
+    now = now or utcnow()
+    written = []
+    with db.session.no_autoflush:
+        for plan in plans:
+            written.append(_written(plan, now))
     db.session.flush()
-    after = snapshot(customer)
-    changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
-    if creating:
-        if audit_it:
+    saved, entries, moves = [], [], []
+    for plan, (customer, before, stage) in zip(plans, written, strict=True):
+        creating = plan.customer is None
+        after = snapshot(customer)
+        changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+        if creating:
             audit(actor, "customer.created", customer, now=now, after=after)
-        record_activity(Verb.CUSTOMER_CREATED, actor=actor, obj=customer, customer_id=customer.id, occurred_at=now,
-                        payload=CustomerCreated(source=str(customer.source)))
-    elif changes:
-        customer.updated_at = now
-        if audit_it:
+            entries.append(dict(verb=Verb.CUSTOMER_CREATED, payload=CustomerCreated(source=str(customer.source)),
+                                actor=actor, obj=customer, customer_id=customer.id, occurred_at=now))
+        elif changes:
+            customer.updated_at = now
             audit(actor, "customer.updated", customer, now=now, before={k: v[0] for k, v in changes.items()},
                   after={k: v[1] for k, v in changes.items()}, cause=cause)
-        record_activity(Verb.CUSTOMER_UPDATED, actor=actor, obj=customer, customer_id=customer.id, occurred_at=now,
-                        payload=CustomerUpdated(changes=changes, cause=cause))
-    if stage is not None and not creating:
+            entries.append(dict(verb=Verb.CUSTOMER_UPDATED, payload=CustomerUpdated(changes=changes, cause=cause),
+                                actor=actor, obj=customer, customer_id=customer.id, occurred_at=now))
+        if stage is not None and not creating:
+            moves.append((customer, stage))
+        saved.append(Saved(customer, creating, changes))
+    record_activities(entries)
+    for customer, stage in moves:
         move_stage(actor, customer, stage, cause=cause or _default_cause(actor), now=now)
-    if creating or {"email", "domains"} & set(changes):
-        link_members_of(customer)
-    return customer
+    for result in saved:
+        if result.created or {"email", "domains"} & set(result.changes):
+            link_members_of(result.customer, waiting)
+    return saved
+
+
+def _written(plan, now):
+    """(customer, its snapshot before, the stage asked for) with the plan's values set, nothing flushed."""
+    clean = dict(plan.clean)
+    customer = plan.customer
+    stage = clean.pop("lifecycle_stage", None)
+    if customer is None:
+        # Every relationship given, even empty: snapshot() then reads them without a lazy load per record.
+        customer = Customer(source=clean.pop("source", None) or plan.source or CustomerSource.STAFF, created_at=now,
+                            updated_at=now, lifecycle_stage=stage or LifecycleStage.PROSPECT, domains=[], products=[],
+                            owner_rep=None, relationship_owner=None)
+        db.session.add(customer)
+        before = {}
+    else:
+        before = snapshot(customer)
+    _apply(customer, clean)
+    customer.search_text = search_text_of(customer, customer.domain_names)
+    return customer, before, stage
 
 
 def _default_cause(actor):
     return "Edited by staff" if actor is not None else "Import"
 
 
-def _check_external_id_free(external_id, customer):
+def _check_external_id_free(external_id, customer, taken=None):
     if not external_id:
         return
-    holder = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == external_id))
+    if taken is not None:
+        holder = taken.get(external_id)
+    else:
+        holder = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == external_id))
     if holder is not None and (customer is None or holder != customer.id):
         message = _l("Another customer already has this external id.")
         raise Conflict("external_id_taken", message, fields={"external_id": message})

@@ -20,9 +20,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import DomainError, Invalid
-from ..extensions import db
 from ..forms import attempt, show_errors
 from ..inputs import accepts_uploads, page_number
+from ..pagination import CountedPage
 from ..permissions import Permission, require, require_login
 from ..rewards.badges import badge_name
 from . import cadence, csvio, imports, linking, records, timeline, touchpoints
@@ -87,13 +87,11 @@ def _filters():
 @require(Permission.VIEW_CUSTOMERS)
 def customers():
     filters, filter_errors = _filters()
-    page = db.paginate(records.customer_query(current_user, filters), page=page_number(), per_page=PER_PAGE,
-                       error_out=False, count=True)
+    page = CountedPage(records.customer_query(current_user, filters), page=page_number(), per_page=PER_PAGE)
     return render_template("crm/customers.html", page=page, filters=filters, filter_errors=filter_errors,
                            args=filters.as_args(), tiers=list(ValueTier), stages=list(LifecycleStage),
                            choices=records.filter_choices(), sales_owners=owner_choices(SALES_ROLES),
-                           relationship_owners=owner_choices(COMMUNITY_STAFF_ROLES), sizes=list(CompanySize),
-                           conflicts=len(linking.conflicts()) if records.may_edit(current_user) else 0)
+                           relationship_owners=owner_choices(COMMUNITY_STAFF_ROLES), sizes=list(CompanySize))
 
 
 @bp.get("/export.csv")
