@@ -53,12 +53,6 @@ def matching_customers(email):
     return by_domain, "domain" if by_domain else None
 
 
-def customer_for_email(email):
-    """The one customer an address belongs to, or None (no match, or a conflict for staff)."""
-    customers, _how = matching_customers(email)
-    return customers[0] if len(customers) == 1 else None
-
-
 @listens_to(Verb.REGISTERED)
 def link_new_member(verb, activity, actor, **extra):
     """A new member joins the account their address belongs to, inside the registration's transaction."""
