@@ -117,6 +117,8 @@ def _customers(rng, now, staff):
     if rows:
         db.session.execute(sa.insert(Customer.__table__), rows)
         db.session.execute(sa.insert(CustomerDomain.__table__), domains)
+    if db.engine.dialect.name == "postgresql":  # ids were given: move the sequence past them for later inserts
+        db.session.execute(sa.text("SELECT setval(pg_get_serial_sequence('customers', 'id'), max(id)) FROM customers"))
 
 
 def _members():
