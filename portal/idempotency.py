@@ -1,4 +1,5 @@
-"""Idempotency by constraint: insert a row unless its unique key is already taken."""
+"""Idempotency by constraint (insert a row unless its unique key is taken), and by lock where no constraint can."""
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
@@ -17,3 +18,16 @@ def insert_unless_exists(model, values, *, key, where=None):
                  .returning(*table.primary_key.columns))
     # RETURNING, not rowcount: through the ORM session PostgreSQL reports rowcount -1 here.
     return db.session.execute(statement).first() is not None
+
+
+def one_at_a_time(key):
+    """Make transactions that touch `key` wait for each other, until this one commits or rolls back.
+
+    For a check-then-write that no unique constraint covers by itself (an
+    upsert by external id or email, a touchpoint sent twice under one
+    external ref): the second caller waits here, then sees what the first
+    committed. A PostgreSQL transaction-level advisory lock; SQLite lets one
+    writer in at a time already.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})

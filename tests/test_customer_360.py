@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from portal.community import answers, votes
 from portal.crm import cadence, linking, timeline, touchpoints
@@ -145,3 +146,13 @@ def test_a_key_customer_untouched_for_30_days_is_on_the_owners_list(app, moderat
     touchpoints.record_touchpoint(keeper, quiet.id, channel="call", summary="Checked in", follow_up_on="2020-01-01")
     assert cadence.to_contact(keeper) == []
     assert [c.id for _a, c in cadence.follow_ups_due(keeper)] == [quiet.id]
+
+
+def test_an_empty_or_overlong_note_is_refused_and_nothing_is_written(app, moderator, acme):
+    from portal.crm.models import CustomerNote
+
+    for body in ("", "   ", "x" * 5001):
+        with pytest.raises(Invalid) as refused:
+            touchpoints.add_note(moderator, acme.id, body)
+        assert "body" in refused.value.fields
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerNote)) == 0

@@ -116,3 +116,15 @@ def test_a_member_confirms_or_corrects_their_company_once_a_year(app, make_user)
     assert "still right?" not in client.get("/account/profile").get_data(as_text=True)
     staff_page = app.test_client(user=make_user(email="x@other.example")).get("/account/profile").get_data(as_text=True)
     assert "still right?" not in staff_page
+
+
+def test_linking_an_address_nobody_has_is_a_field_error(app, moderator):
+    customer = make_customer("Acme")
+    from portal.errors import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        linking.link_member_by_email(moderator, "ghost@example.org", customer.id)
+    assert "email" in refused.value.fields
+    page = app.test_client(user=moderator).post(f"/staff/customers/{customer.id}/members",
+                                                data={"email": "ghost@example.org"}, follow_redirects=True)
+    assert "No member has this address." in page.get_data(as_text=True)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from portal.auth.models import User
 from portal.community.models import Topic
 from portal.extensions import db
+from portal.permissions import Role
 from portal.referrals.models import Referral, ReferralStatus
 from portal.rewards.models import PointsEntry
 from tests.community_factories import answer, ask, established, make_category
@@ -133,3 +134,29 @@ def test_parallel_registrations_of_alike_names_all_get_accounts(postgres):
     assert [r.status_code for r in responses] == [201] * 8
     usernames = db.session.scalars(sa.select(User.username).where(User.name == "Li Wei")).all()
     assert len(set(usernames)) == 8
+
+
+def test_eight_parallel_upserts_of_one_external_id_make_one_customer(postgres, make_user):
+    """The company's CRM sends the same new record eight times at once: one 201, the rest 200, one record."""
+    from portal.crm.models import Customer
+
+    headers = token(postgres, make_user(Role.MODERATOR))
+    body = {"external_id": "SF-RACE", "name": "Raced Retail", "region": "East China"}
+    responses = at_once(postgres, [lambda c: c.post("/api/v1/customers", json=body, headers=headers)] * 8)
+    assert sorted(r.status_code for r in responses) == [200] * 7 + [201], [r.get_json() for r in responses]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
+
+
+def test_six_parallel_posts_of_one_ticket_record_one_touchpoint(postgres, make_user):
+    """A ticket system retrying: the same external_ref six times at once is one touchpoint (201 once)."""
+    from portal.events import Activity, Verb
+    from tests.crm_factories import make_customer
+
+    customer = make_customer("Acme")
+    headers = token(postgres, make_user(Role.MODERATOR))
+    body = {"channel": "ticket", "summary": "Export fails", "external_ref": "ZD-9"}
+    url = f"/api/v1/customers/{customer.id}/touchpoints"
+    responses = at_once(postgres, [lambda c: c.post(url, json=body, headers=headers)] * 6)
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(
+        Activity.verb == str(Verb.TOUCHPOINT_RECORDED))) == 1

@@ -22,7 +22,7 @@ from ..extensions import db
 from .fields import FIELDS
 from .linking import WaitingMembers
 from .models import Customer, CustomerSource
-from .records import check_customer, snapshot, write_customers
+from .records import check_customer, snapshot, upsert_key, write_customers
 
 MAX_BYTES = 20 * 1024 * 1024
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -243,7 +243,7 @@ def _checked_row(actor, number, raw, seen, existing):
     """(RowResult, Plan or None): the row checked, nothing written."""
     if isinstance(raw, str):
         return RowResult(number, "error", "", errors={"row": raw}), None
-    key = _key_of(raw)
+    key = upsert_key(raw)
     if key and key in seen:
         return RowResult(number, "error", key, errors={"row": str(_l("The same customer as row %(n)d.",
                                                                       n=seen[key]))}), None
@@ -315,14 +315,6 @@ def _settle(result, outcome):
 def _unquoted(cell):
     """A cell without the quote an export put before text Excel would take for a formula."""
     return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell
-
-
-def _key_of(raw):
-    external_id = _external_id(raw)
-    if external_id:
-        return f"external_id:{external_id}"
-    email = _email(raw)
-    return f"email:{email}" if email else ""
 
 
 # -- export ---------------------------------------------------------------------------------------------

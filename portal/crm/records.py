@@ -17,6 +17,7 @@ from ..auth.models import User
 from ..errors import Conflict, Invalid, NotFound
 from ..events import Verb, record_activities, record_activity
 from ..extensions import cache, db
+from ..idempotency import one_at_a_time
 from ..payloads import CustomerCreated, CustomerUpdated, CustomerVerified
 from ..permissions import Permission, Record, can, ensure, scoped
 from ..sqltypes import UTCDateTime, utcnow
@@ -200,11 +201,25 @@ def update_customer(actor, customer_id, raw, *, cause="", now=None):
 
 
 def upsert_customer(actor, raw, *, source=CustomerSource.API, cause="", now=None):
-    """(customer, created): update the record with this external_id (else this email), or create one; committed."""
+    """(customer, created): update the record with this external_id (else this email), or create one; committed.
+
+    Parallel upserts of one record wait for each other, so the CRM sending a
+    new record twice at once makes one record (201, then 200).
+    """
+    one_at_a_time(f"customer-upsert:{upsert_key(raw)}")
     existing = find_existing(raw)
     customer = save_customer(actor, existing, raw, source=source, cause=cause, now=now)
     db.session.commit()
     return customer, existing is None
+
+
+def upsert_key(raw):
+    """What identifies the record `raw` is about: "external_id:…", else "email:…", else ""."""
+    external_id = " ".join(str(raw.get("external_id") or "").split())
+    if external_id:
+        return f"external_id:{external_id}"
+    email = str(raw.get("email") or "").strip().lower()
+    return f"email:{email}" if email else ""
 
 
 def find_existing(raw):

@@ -15,6 +15,7 @@ from ..auth.models import User
 from ..errors import Invalid
 from ..events import OUTSIDE_CHANNELS, Activity, Channel, Verb, record_activity
 from ..extensions import db
+from ..idempotency import one_at_a_time
 from ..payloads import CustomerNoteAdded, TouchpointRecorded
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
@@ -45,6 +46,7 @@ def record_touchpoint(actor, customer_id, *, channel, summary, occurred_at=None,
     now = now or utcnow()
     facts = _checked_touchpoint(channel, summary, occurred_at, contact, follow_up_on, external_ref, now)
     if facts["external_ref"]:
+        one_at_a_time(f"touchpoint:{customer.id}:{facts['external_ref']}")  # a retry sent at once waits here
         existing = _touchpoint_with_ref(customer.id, facts["external_ref"])
         if existing is not None:
             return existing, False

@@ -25,6 +25,7 @@ from ..inputs import accepts_uploads, page_number
 from ..pagination import CountedPage
 from ..permissions import Permission, require, require_login
 from ..rewards.badges import badge_name
+from ..urls import is_local_path
 from . import cadence, csvio, imports, linking, records, timeline, touchpoints
 from . import freshness as member_details
 from .fields import COMMUNITY_STAFF_ROLES, LANGUAGES, SALES_ROLES, ContactChannel
@@ -186,8 +187,8 @@ def add_touchpoint(customer_id):
 def verify(customer_id):
     if ButtonForm().validate_on_submit():
         attempt(records.verify_customer, current_user, customer_id, done=_("Marked as verified today."))
-    return redirect(request.form.get("next") if request.form.get("next") == url_for("crm.freshness")
-                    else url_for("crm.customer", customer_id=customer_id))
+    back = request.form.get("next", "")
+    return redirect(back if is_local_path(back) else url_for("crm.customer", customer_id=customer_id))
 
 
 @bp.post("/<int:customer_id>/members")
