@@ -124,6 +124,10 @@ def _register_blueprints(app):
     from .auth.views import bp as auth_bp
     from .community.category_views import bp as categories_bp
     from .community.views import bp as community_bp
+    from .crm.announcement_views import bp as announcements_bp
+    from .crm.report_views import bp as reports_bp
+    from .crm.retention_views import bp as retention_bp
+    from .crm.segment_views import bp as segments_bp
     from .crm.views import account_bp as company_bp
     from .crm.views import bp as crm_bp
     from .crm.views import staff_bp
@@ -142,6 +146,10 @@ def _register_blueprints(app):
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(company_bp, url_prefix="/account/company")
     app.register_blueprint(crm_bp, url_prefix="/staff/customers")
+    app.register_blueprint(segments_bp, url_prefix="/staff/segments")
+    app.register_blueprint(retention_bp, url_prefix="/staff/retention")
+    app.register_blueprint(announcements_bp, url_prefix="/staff/announcements")
+    app.register_blueprint(reports_bp, url_prefix="/staff/reports")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by cookie

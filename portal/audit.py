@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "accounts.unlinked": _l("Accounts unlinked"),
     "votes.reversed_between": _l("Votes between linked accounts reversed"),
     "settings.rewards_changed": _l("Point rules and levels changed"),
+    "settings.crm_rules_changed": _l("Customer rules changed"),
 }
 
 

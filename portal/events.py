@@ -67,6 +67,10 @@ class Verb(enum.StrEnum):
     CUSTOMER_MEMBER_UNLINKED = "customer.member_unlinked"
     CUSTOMER_NOTE_ADDED = "customer.note_added"
     TOUCHPOINT_RECORDED = "customer.touchpoint_recorded"
+    CUSTOMER_TIER_CHANGED = "customer.tier_changed"
+    RETENTION_CASE_OPENED = "customer.retention_opened"
+    RETENTION_CASE_CLOSED = "customer.retention_closed"
+    ANNOUNCEMENT_SENT = "customer.announcement_sent"
 
 
 class Channel(enum.StrEnum):

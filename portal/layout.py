@@ -12,6 +12,10 @@ from .permissions import Permission
 STAFF_PAGES = (
     (Permission.VIEW_CUSTOMERS, "staff.home", _l("Staff home")),
     (Permission.VIEW_CUSTOMERS, "crm.customers", lazy_pgettext("staff", "Customers")),
+    (Permission.MANAGE_SEGMENTS, "segments.index", _l("Segments")),
+    (Permission.MANAGE_SEGMENTS, "retention.index", _l("Retention")),
+    (Permission.MANAGE_SEGMENTS, "announcements.index", _l("Announcements")),
+    (Permission.MANAGE_SEGMENTS, "reports.index", _l("Reports")),
     (Permission.MODERATE, "categories.manage", _l("Categories")),
     (Permission.MODERATE, "moderation.linked_accounts", _l("Linked accounts")),
     (Permission.MANAGE_USERS, "admin.users", _l("Administration")),

@@ -228,6 +228,32 @@ class TouchpointRecorded(Payload):
     external_ref: str | None = Field(default=None, description="The id the company's system gave it.")
 
 
+class CustomerTierChanged(Payload):
+    from_tier: str
+    to_tier: str
+    cause: str = Field(description="What moved it: the ABC analysis after an import, a revenue change, "
+                                   "the nightly run, or a change of thresholds.")
+
+
+class RetentionCaseOpened(Payload):
+    case_id: int
+    owner_id: int | None = Field(default=None, description="The relationship owner who must act.")
+    reasons: list[str] = Field(description="The churn-risk reasons found (crm.churn codes).")
+
+
+class RetentionCaseClosed(Payload):
+    case_id: int
+    outcome: str = Field(description="retained, won_back, at_risk or lost.")
+    note: str = ""
+
+
+class AnnouncementSent(Payload):
+    announcement_id: int
+    title: str
+    channels: list[str] = Field(description="notification and/or email.")
+    member_ids: list[int] = Field(description="The customer's members it reached.")
+
+
 PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.REGISTERED: Registered,
     Verb.LOGGED_IN: NoDetails,
@@ -270,6 +296,10 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.CUSTOMER_MEMBER_UNLINKED: CustomerMemberUnlinked,
     Verb.CUSTOMER_NOTE_ADDED: CustomerNoteAdded,
     Verb.TOUCHPOINT_RECORDED: TouchpointRecorded,
+    Verb.CUSTOMER_TIER_CHANGED: CustomerTierChanged,
+    Verb.RETENTION_CASE_OPENED: RetentionCaseOpened,
+    Verb.RETENTION_CASE_CLOSED: RetentionCaseClosed,
+    Verb.ANNOUNCEMENT_SENT: AnnouncementSent,
 }
 
 

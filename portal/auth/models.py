@@ -61,6 +61,8 @@ class User(UserMixin, db.Model):
     visit_streak: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The announcement channels ("notification", "email") the member said no to (crm.announcements).
+    announcement_opt_outs: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     customer = relationship("Customer", back_populates="users", foreign_keys=[customer_id])
