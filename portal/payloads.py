@@ -237,7 +237,7 @@ class CustomerTierChanged(Payload):
 
 class RetentionCaseOpened(Payload):
     case_id: int
-    owner_id: int | None = Field(default=None, description="The relationship owner who must act.")
+    staff_id: int | None = Field(default=None, description="The relationship owner who must act.")
     reasons: list[str] = Field(description="The churn-risk reasons found (crm.churn codes).")
 
 

@@ -15,6 +15,27 @@ from .models import Customer, LifecycleStage, ValueTier
 
 CAUSE_MAX = 200
 
+# What the rules write as the cause of a move they make; staff, imports and the API write their own words.
+RULE_CAUSES = {
+    "rule.first_purchase": _l("first purchase"),
+    "rule.second_purchase": _l("second purchase"),
+    "rule.prospect_silent": _l("prospect silent too long"),
+    "rule.dormant_silent": _l("dormant prospect silent too long"),
+    "rule.came_back": _l("active in the community again"),
+    "rule.renewal_lapsed": _l("renewal lapsed"),
+    "rule.won_back": _l("won back: bought again after churning"),
+    "tiers.import": _l("ABC analysis after an import"),
+    "tiers.revenue": _l("ABC analysis after a revenue change"),
+    "tiers.nightly": _l("nightly ABC analysis"),
+    "tiers.thresholds": _l("ABC analysis with new thresholds"),
+    "tiers.recompute": _l("ABC analysis (crm recompute)"),
+}
+
+
+def cause_label(cause):
+    """A cause as staff read it: the rule's words in their language, or what a person wrote."""
+    return RULE_CAUSES.get(cause, cause)
+
 
 def change_lifecycle_stage(actor, customer_id, stage, *, cause, now=None):
     """Move a customer to another lifecycle stage, keeping why; committed.

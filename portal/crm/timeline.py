@@ -45,9 +45,11 @@ KINDS = {
     "visits": Kind(_l("Visits"), done=(Verb.VISITED,)),
     "touchpoints": Kind(_l("Calls, emails, meetings…"), recorded=(Verb.TOUCHPOINT_RECORDED,)),
     "notes": Kind(_l("Staff notes"), recorded=(Verb.CUSTOMER_NOTE_ADDED,)),
+    "retention": Kind(_l("Retention"), recorded=(Verb.RETENTION_CASE_OPENED, Verb.RETENTION_CASE_CLOSED)),
+    "announcements": Kind(_l("Announcements"), recorded=(Verb.ANNOUNCEMENT_SENT,)),
     "changes": Kind(_l("Record changes"), done=(Verb.REGISTERED,), recorded=(
-        Verb.CUSTOMER_CREATED, Verb.CUSTOMER_UPDATED, Verb.CUSTOMER_STAGE_CHANGED, Verb.CUSTOMER_VERIFIED,
-        Verb.CUSTOMER_MEMBER_LINKED, Verb.CUSTOMER_MEMBER_UNLINKED)),
+        Verb.CUSTOMER_CREATED, Verb.CUSTOMER_UPDATED, Verb.CUSTOMER_STAGE_CHANGED, Verb.CUSTOMER_TIER_CHANGED,
+        Verb.CUSTOMER_VERIFIED, Verb.CUSTOMER_MEMBER_LINKED, Verb.CUSTOMER_MEMBER_UNLINKED)),
 }
 KIND_OF_VERB = {(side, str(verb)): name for name, kind in KINDS.items()
                 for side, verbs in (("done", kind.done + kind.recorded), ("received", kind.received))

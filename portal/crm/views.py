@@ -26,7 +26,7 @@ from ..pagination import CountedPage
 from ..permissions import Permission, require, require_login
 from ..rewards.badges import badge_name
 from ..urls import is_local_path
-from . import cadence, csvio, imports, linking, records, timeline, touchpoints
+from . import announcements, cadence, csvio, imports, lifecycle, linking, records, timeline, touchpoints
 from . import freshness as member_details
 from .fields import COMMUNITY_STAFF_ROLES, LANGUAGES, SALES_ROLES, ContactChannel
 from .forms import (
@@ -39,7 +39,7 @@ from .forms import (
     TouchpointForm,
     owner_choices,
 )
-from .models import CompanySize, LifecycleStage, ValueTier
+from .models import CompanySize, LifecycleStage, RetentionOutcome, ValueTier
 
 bp = Blueprint("crm", __name__)
 staff_bp = Blueprint("staff", __name__)
@@ -62,10 +62,17 @@ def channel_label(value):
         return value
 
 
+@bp.app_template_filter("announcement_channel_label")
+def announcement_channel_label(value):
+    return announcements.channel_label(value)
+
+
 @bp.context_processor
 def crm_facts():
     return {"may_edit_customers": records.may_edit(current_user), "badge_name": badge_name,
             "stage_label": lambda value: LifecycleStage(value).label,
+            "tier_label": lambda value: ValueTier(value).label, "cause_label": lifecycle.cause_label,
+            "retention_outcome_label": lambda value: RetentionOutcome(value).label,
             "language_label": lambda code: LANGUAGES.get(code, code) if code else None}
 
 
