@@ -4,7 +4,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel, relationship
 
 from .extensions import db
 from .sqltypes import UTCDateTime, record_type, utcnow
@@ -26,6 +26,14 @@ ACTION_LABELS = {
     "votes.reversed_between": _l("Votes between linked accounts reversed"),
     "settings.rewards_changed": _l("Point rules and levels changed"),
     "settings.crm_rules_changed": _l("Customer rules changed"),
+    "segment.created": _l("Segment created"),
+    "segment.updated": _l("Segment changed"),
+    "segment.deleted": _l("Segment deleted"),
+    "retention.closed": _l("Retention case closed"),
+    "retention.reassigned": _l("Retention case reassigned"),
+    "announcement.created": _l("Announcement drafted"),
+    "announcement.updated": _l("Announcement draft changed"),
+    "announcement.sent": _l("Announcement sent"),
 }
 
 
@@ -34,6 +42,8 @@ class AuditEntry(db.Model):
     __table_args__ = (sa.Index("ix_audit_log_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Lets SQLite insert many rows in one statement and still hand each its id (SQLAlchemy's insertmanyvalues).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(64))
     target_type: Mapped[str | None] = mapped_column(sa.String(32))

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from blinker import Namespace
 from flask import has_request_context, request
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel
 
 from .errors import API_PREFIX
 from .extensions import db
@@ -110,6 +110,8 @@ class Activity(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Lets SQLite insert many rows in one statement and still hand each its id (SQLAlchemy's insertmanyvalues).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     verb: Mapped[str] = mapped_column(sa.String(48))
     object_type: Mapped[str | None] = mapped_column(sa.String(32))

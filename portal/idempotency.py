@@ -20,7 +20,7 @@ def insert_unless_exists(model, values, *, key, where=None):
     return db.session.execute(statement).first() is not None
 
 
-def one_at_a_time(key):
+def one_at_a_time(key, *, session=None):
     """Make transactions that touch `key` wait for each other, until this one commits or rolls back.
 
     For a check-then-write that no unique constraint covers by itself (an
@@ -29,5 +29,6 @@ def one_at_a_time(key):
     committed. A PostgreSQL transaction-level advisory lock; SQLite lets one
     writer in at a time already.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    session = session or db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})

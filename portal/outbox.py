@@ -52,6 +52,8 @@ class Lane(enum.StrEnum):
     SEARCH = "search"
     LIVE = "live"
     WEBHOOK = "webhook"
+    # Work over many records (the CRM's recomputations): slow, so it has a lane of its own.
+    CRM = "crm"
 
 
 class OutboxMessage(db.Model):
@@ -93,11 +95,47 @@ class _Handler:
 
 
 _handlers: dict[str, _Handler] = {}
+# Topics that run every day at a UTC hour: {topic: hour}.
+_daily: dict[str, int] = {}
+SCHEDULED = "schedule"
 
 
 def register_handler(topic, function, *, lane):
     """Name the function that carries out messages of `topic`, and its lane (a feature's init_app calls this)."""
     _handlers[topic] = _Handler(Lane(lane), function)
+
+
+def register_daily(topic, function, *, lane, hour):
+    """Like register_handler(), and run `topic` once a day at `hour` (UTC) while any drainer runs.
+
+    The next run waits in the table as an ordinary message (dedup key
+    "schedule"), so a restart neither skips nor doubles a day.
+    """
+    register_handler(topic, function, lane=lane)
+    _daily[topic] = hour
+
+
+def next_daily_run(hour, now):
+    """The next `hour`:00 UTC after `now`."""
+    today = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return today if today > now else today + timedelta(days=1)
+
+
+def _keep_daily_runs_waiting(session, lane):
+    """Make sure each daily topic of `lane` has its next run waiting."""
+    from .idempotency import one_at_a_time
+
+    for topic, hour in _daily.items():
+        if lane is not None and _handlers[topic].lane != lane:
+            continue
+        one_at_a_time(f"outbox.daily.{topic}", session=session)
+        waiting = session.scalar(sa.select(OutboxMessage.id).where(
+            OutboxMessage.topic == topic, OutboxMessage.dedup_key == SCHEDULED,
+            OutboxMessage.processed_at.is_(None), OutboxMessage.failed_at.is_(None)).limit(1))
+        if waiting is None:
+            session.add(OutboxMessage(topic=topic, lane=_handlers[topic].lane, dedup_key=SCHEDULED, payload={},
+                                      available_at=next_daily_run(hour, utcnow())))
+        session.commit()
 
 
 # -- enqueueing, inside the action's transaction ------------------------------------------------------
@@ -107,11 +145,18 @@ def enqueue(topic, payload, *, dedup_key=None):
 
     With `dedup_key`, a message of the same topic and key that is still
     waiting (not running, not done) takes the new payload instead of a
-    second message being added.
+    second message being added; within one transaction that costs no query.
     """
     if topic not in _handlers:
         raise LookupError(f"no outbox handler for {topic!r}")
     lane = _handlers[topic].lane
+    if dedup_key is not None:
+        in_this_transaction = db.session.info.setdefault("outbox_keys", {})
+        if (topic, dedup_key) in in_this_transaction:
+            message_id = in_this_transaction[topic, dedup_key]
+            db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == message_id)
+                               .values(payload=payload))
+            return message_id
     message_id = _collapse(topic, dedup_key, payload) if dedup_key else None
     if message_id is None:
         message = OutboxMessage(topic=topic, lane=lane, dedup_key=dedup_key, payload=payload)
@@ -119,6 +164,8 @@ def enqueue(topic, payload, *, dedup_key=None):
         db.session.flush()
         message_id = message.id
     db.session.info.setdefault("outbox_enqueued", []).append((message_id, lane))
+    if dedup_key is not None:
+        db.session.info["outbox_keys"][topic, dedup_key] = message_id
     return message_id
 
 
@@ -135,17 +182,21 @@ def _collapse(topic, dedup_key, payload):
 
 
 def _hand_over_after_commit(session):
+    session.info.pop("outbox_keys", None)
     enqueued = session.info.pop("outbox_enqueued", None)
     if enqueued and current_app.config["OUTBOX_MODE"] == "inline":
         drainer = current_app.extensions.get("outbox_drainer")
         if drainer is not None:
             drainer.submit(enqueued)
         else:
-            run_messages([message_id for message_id, _lane in enqueued])
+            # A context of its own, so a handler that writes has a fresh session (this one is mid-commit).
+            with current_app.app_context():
+                run_messages([message_id for message_id, _lane in enqueued])
 
 
 def _forget_after_rollback(session):
     session.info.pop("outbox_enqueued", None)
+    session.info.pop("outbox_keys", None)
 
 
 # -- running ------------------------------------------------------------------------------------------
@@ -197,6 +248,8 @@ def _run_one(session, message_id):
         _settle(session, message, f"{type(exc).__name__}: {exc}")
         return False
     _settle(session, message, None)
+    if message.topic in _daily:
+        _keep_daily_runs_waiting(session, message.lane)
     return True
 
 
@@ -215,6 +268,7 @@ def drain(lane=None, limit=100):
     if lane is not None:
         query = query.where(OutboxMessage.lane == Lane(lane))
     with Session(db.engine, expire_on_commit=False) as session:
+        _keep_daily_runs_waiting(session, Lane(lane) if lane is not None else None)
         due_ids = session.scalars(query).all()
         return sum(_run_one(session, message_id) for message_id in due_ids)
 
