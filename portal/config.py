@@ -66,6 +66,8 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
     # Inline mode: each server process also drains what is due on start and every this many seconds (0: never).
     OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", 30))
+    # The UTC hour of the nightly CRM run (tiers, lifecycle rules, engagement, churn risk, retention).
+    CRM_NIGHTLY_HOUR = _int("CRM_NIGHTLY_HOUR", 3)
 
     # Page cache for anonymous readers: in-process by default, Redis when REDIS_URL is set.
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache")

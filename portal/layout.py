@@ -20,6 +20,7 @@ STAFF_PAGES = (
     (Permission.MODERATE, "moderation.linked_accounts", _l("Linked accounts")),
     (Permission.MANAGE_USERS, "admin.users", _l("Administration")),
     (Permission.MANAGE_SETTINGS, "admin.reward_settings", _l("Points & levels")),
+    (Permission.MANAGE_SETTINGS, "admin.crm_settings", _l("Customer rules")),
     (Permission.VIEW_ANALYTICS, "referrals.staff_funnel", _l("Referrals")),
 )
 

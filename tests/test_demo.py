@@ -67,7 +67,22 @@ def test_demo_customers_cover_every_stage_and_a_pareto_revenue(runner):
     assert 2 <= len(key) <= 3
     assert Decimal("0.75") <= sum(c.revenue for c in key) / total <= Decimal("0.85")
     churned = next(c for c in customers if c.lifecycle_stage == LifecycleStage.CHURNED_CUSTOMER)
-    assert churned.renewal_date is not None
+    assert churned.renewal_date is not None and churned.lost_to
+    # The stories the CRM's rules tell: a prospect went quiet, a churned customer was won back, one left.
+    causes = Counter(a.payload["cause"] for a in db.session.scalars(
+        sa.select(Activity).where(Activity.verb == str(Verb.CUSTOMER_STAGE_CHANGED))))
+    assert causes["rule.prospect_silent"] >= 1 and causes["rule.won_back"] == 1 and causes["rule.renewal_lapsed"] >= 2
+    # A key customer at churn risk, with complaint posts in Chinese, in the retention queue.
+    from portal.crm.models import ChurnRisk, CustomerComplaint, RetentionCase, Segment
+
+    at_risk = [c for c in key if c.churn_risk in (ChurnRisk.MEDIUM, ChurnRisk.HIGH)]
+    assert len(at_risk) == 1
+    words = {w for ws in db.session.scalars(sa.select(CustomerComplaint.words).where(
+        CustomerComplaint.customer_id == at_risk[0].id)) for w in ws}
+    assert {"投诉", "不满意"} <= words
+    assert count(RetentionCase, RetentionCase.customer_id == at_risk[0].id) == 1
+    assert count(Segment) >= 2
+    assert any(c.future_value_parts and c.future_value_parts[0]["part"] == "renewal" for c in customers)
 
 
 def test_demo_customers_have_full_records_touchpoints_notes_and_a_conflict(runner):

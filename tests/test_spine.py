@@ -101,6 +101,15 @@ SUBSCRIBERS = {
     Verb.CUSTOMER_STAGE_CHANGED: ["referrals.subscribers.customer_stage_changed"],
     Verb.TOUCHPOINT_RECORDED: [TOUCH],
 }
+# The CRM's dimensions follow members' activity, records' changes and complaint words in posts.
+ACTIVE, WRITTEN, GONE = "crm.dimensions.member_active", "crm.complaints.post_written", "crm.complaints.post_gone"
+for verbs, name in (((Verb.VISITED, Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.VOTED, Verb.FOLLOWED,
+                      Verb.POST_FLAGGED, Verb.REFERRAL_INVITED, Verb.REGISTERED), ACTIVE),
+                    ((Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED), WRITTEN),
+                    ((Verb.POST_DELETED, Verb.POST_HIDDEN), GONE),
+                    ((Verb.CUSTOMER_CREATED, Verb.CUSTOMER_UPDATED), "crm.dimensions.record_changed")):
+    for verb in verbs:
+        SUBSCRIBERS[verb] = sorted([*SUBSCRIBERS.get(verb, []), name])
 
 
 @pytest.mark.parametrize("verb", list(Verb))

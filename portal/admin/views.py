@@ -1,4 +1,4 @@
-"""The operator's pages: users, roles, teams, suspension, API tokens."""
+"""The operator's pages: users, roles, teams, suspension, API tokens, point rules and customer rules."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,6 +9,7 @@ from .. import outbox
 from ..auth.models import ApiToken, Team, User
 from ..auth.services import user_by_email
 from ..auth.tokens import create_token_for, revoke_token, tokens_visible_to
+from ..crm import rules as crm_rules
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import attempt, show_errors
@@ -181,3 +182,27 @@ def _submitted_reward_settings(data):
         "thresholds": [data.get(f"threshold_{level.number}", "") for level in current_levels()],
         "privileges": {str(permission): data.get(f"privilege_{permission}", "") for permission in EARNED_BY_LEVEL},
     }
+
+
+@bp.route("/settings/customers", methods=["GET", "POST"])
+@require(Permission.MANAGE_SETTINGS)
+def crm_settings():
+    form = RewardSettingsForm()
+    current = crm_rules.crm_rules()
+    values = {name: getattr(current, name) for name in crm_rules.LIMITS}
+    values["product_cycles"] = crm_rules.cycle_lines(current.product_cycles)
+    errors = {}
+    if form.validate_on_submit():
+        values = {name: request.form.get(name, "") for name in (*crm_rules.LIMITS, "product_cycles")}
+        try:
+            crm_rules.update_crm_rules(current_user, values)
+        except DomainError as error:
+            errors = {name: str(message) for name, message in error.fields.items()}
+        else:
+            flash(_("Customer rules are saved. Tiers are worked out again now; the other rules apply from the "
+                    "next nightly run."), "success")
+            return redirect(url_for("admin.crm_settings"))
+    elif form.is_submitted():
+        flash(_("Your form expired. Please reload the page and try again."), "error")
+    return render_template("admin/crm_settings.html", form=form, values=values, errors=errors,
+                           limits=crm_rules.LIMITS), 422 if errors or form.is_submitted() else 200

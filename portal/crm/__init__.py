@@ -3,7 +3,8 @@
 
 def init_app(app):
     from ..events import connect_subscribers
-    from . import announcements, linking, subscribers
+    from . import announcements, complaints, dimensions, linking, subscribers
 
-    connect_subscribers(linking, subscribers)
+    connect_subscribers(linking, subscribers, complaints, dimensions)
+    dimensions.init_app(app)
     announcements.init_app(app)

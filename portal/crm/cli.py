@@ -1,4 +1,4 @@
-"""`flask --app wsgi customers import FILE [--dry-run]` and `customers export [filters]`."""
+"""`flask --app wsgi customers import FILE [--dry-run]`, `customers export [filters]` and `crm recompute`."""
 import sys
 
 import click
@@ -7,6 +7,21 @@ from flask.cli import AppGroup
 from ..errors import DomainError, Invalid
 
 customers_cli = AppGroup("customers", help="Customer records: import and export CSV.")
+crm_cli = AppGroup("crm", help="The CRM's computed dimensions.")
+
+
+@crm_cli.command("recompute")
+def recompute_command():
+    """Work out every customer's value tier, lifecycle stage, engagement, future value and churn risk again."""
+    import time
+
+    from .dimensions import recompute_all
+
+    started = time.perf_counter()
+    done = recompute_all()
+    click.echo(f"{done.tiers} tier changes, {done.stages} stage moves, {done.dimensions} customers with new "
+               f"engagement, future value or churn risk, {done.retention_cases} retention cases opened "
+               f"({time.perf_counter() - started:.1f} s).")
 
 
 @customers_cli.command("import")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from ..errors import DomainError, Invalid
 from ..extensions import db
+from .dimensions import tiers_after_import
 from .fields import FIELDS
 from .linking import WaitingMembers
 from .models import Customer, CustomerSource
@@ -42,6 +43,7 @@ HEADER_ALIASES = {
     "tier": "value_tier", "价值": "value_tier", "stage": "lifecycle_stage", "阶段": "lifecycle_stage",
     "收入": "revenue", "营收": "revenue", "renewal": "renewal_date", "续费日期": "renewal_date",
     "language": "preferred_language", "标签": "tags", "产品": "products",
+    "competitor": "lost_to", "lost_to_competitor": "lost_to", "流失去向": "lost_to", "转投": "lost_to",
 }
 
 
@@ -165,7 +167,7 @@ def importing(actor, data: bytes, *, dry_run, every=COMMIT_EVERY):
     columns, ignored = columns_of(header)
     raws = [_raw(columns, cells) for cells in rows]
     yield 0, len(rows)
-    with _records_kept_across_commits():
+    with _records_kept_across_commits(), tiers_after_import(dry_run):
         existing = _Existing([raw for raw in raws if isinstance(raw, dict)])
         waiting = WaitingMembers()
         results, batch, seen = [], [], {}
@@ -320,25 +322,42 @@ def _unquoted(cell):
 # -- export ---------------------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = ("external_id", "name", "company", "email", "domains", "phone", "region", "industry", "size",
-                  "source", "sales_owner", "relationship_owner", "value_tier", "lifecycle_stage", "revenue",
+                  "source", "sales_owner", "relationship_owner", "value_tier", "lifecycle_stage", "lost_to", "revenue",
                   "first_purchase_at", "last_purchase_at", "renewal_date", "contact_channels", "opt_outs",
                   "preferred_language", "tags", "products", "last_touch_at", "last_verified_at")
 
 
 def export_rows(query):
-    """CSV text, piece by piece, of the customers `query` selects: a UTF-8 BOM first so Excel reads Chinese.
+    """CSV text, piece by piece, of the customers `query` selects (csv_text).
 
     The columns are the import's, so an exported file imports back unchanged.
     """
+    return csv_text(EXPORT_COLUMNS, (_export_row(customer)
+                                     for customer in db.session.scalars(query.execution_options(yield_per=500))))
+
+
+def _export_row(customer):
+    values = snapshot(customer)
+    values["last_touch_at"] = customer.last_touch_at.isoformat() if customer.last_touch_at else ""
+    values["last_verified_at"] = customer.last_verified_at.isoformat() if customer.last_verified_at else ""
+    return [_joined(column, values[column]) for column in EXPORT_COLUMNS]
+
+
+def _joined(column, value):
+    if isinstance(value, list):
+        return ("; " if column == "products" else ", ").join(value)
+    return value
+
+
+def csv_text(header, rows):
+    """CSV text, piece by piece, for any table staff export: a UTF-8 BOM first so Excel reads Chinese, and
+    every cell through safe_cell()."""
     yield "\ufeff"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for customer in db.session.scalars(query.execution_options(yield_per=500)):
-        values = snapshot(customer)
-        values["last_touch_at"] = customer.last_touch_at.isoformat() if customer.last_touch_at else ""
-        values["last_verified_at"] = customer.last_verified_at.isoformat() if customer.last_verified_at else ""
-        writer.writerow([_cell(column, values[column]) for column in EXPORT_COLUMNS])
+    writer.writerow([str(title) for title in header])
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -346,13 +365,11 @@ def export_rows(query):
     yield buffer.getvalue()
 
 
-def _cell(column, value):
+def safe_cell(value):
+    """A cell as text; one Excel would run as a formula is written as text (the import takes the quote off)."""
     if value is None:
         return ""
-    if isinstance(value, list):
-        return ("; " if column == "products" else ", ").join(value)
     text = str(value)
-    # A cell Excel would run as a formula is written as text (the import takes the quote off again).
     return "'" + text if text[:1] in FORMULA_STARTS and not _is_number(text) else text
 
 

@@ -1,17 +1,15 @@
 """Where a customer stands: lifecycle stages (one door for every move) and value tiers."""
-from decimal import Decimal
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..audit import audit
 from ..errors import Invalid
-from ..events import Verb, record_activity
+from ..events import Verb, record_activities
 from ..extensions import db
 from ..payloads import CustomerStageChanged
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
-from .models import Customer, LifecycleStage, ValueTier
+from .models import LifecycleStage
 
 CAUSE_MAX = 200
 
@@ -21,7 +19,7 @@ RULE_CAUSES = {
     "rule.second_purchase": _l("second purchase"),
     "rule.prospect_silent": _l("prospect silent too long"),
     "rule.dormant_silent": _l("dormant prospect silent too long"),
-    "rule.came_back": _l("active in the community again"),
+    "rule.came_back": _l("heard from again"),
     "rule.renewal_lapsed": _l("renewal lapsed"),
     "rule.won_back": _l("won back: bought again after churning"),
     "tiers.import": _l("ABC analysis after an import"),
@@ -59,39 +57,40 @@ def change_lifecycle_stage(actor, customer_id, stage, *, cause, now=None):
 
 def move_stage(actor, customer, stage, *, cause, now=None):
     """change_lifecycle_stage() inside the caller's transaction (record edits and imports use it)."""
+    return move_stages(actor, [(customer, stage)], cause=cause, now=now) == 1
+
+
+def move_stages(actor, moves, *, cause, now=None):
+    """move_stage() for many (customer, stage) pairs at once, with one flush (the rules' nightly run).
+
+    Returns how many moved; a pair whose customer has the stage already records nothing.
+    """
+    stages = [(customer, _checked_stage(stage)) for customer, stage in moves]
+    cause, now = _checked_cause(cause), now or utcnow()
+    entries = []
+    for customer, stage in stages:
+        old = customer.lifecycle_stage
+        if old == stage:
+            continue
+        customer.lifecycle_stage, customer.stage_changed_at = stage, now
+        audit(actor, "customer.stage_changed", customer, now=now, old=old.value, new=stage.value, cause=cause)
+        entries.append(dict(verb=Verb.CUSTOMER_STAGE_CHANGED, actor=actor, obj=customer, customer_id=customer.id,
+                            occurred_at=now, payload=CustomerStageChanged(from_stage=old.value, to_stage=stage.value,
+                                                                          cause=cause)))
+    record_activities(entries)
+    return len(entries)
+
+
+def _checked_stage(stage):
     try:
-        stage = LifecycleStage(stage)
+        return LifecycleStage(stage)
     except ValueError:
         raise Invalid("invalid_stage", fields={"stage": _l("Choose one of the lifecycle stages.")}) from None
+
+
+def _checked_cause(cause):
     cause = (cause or "").strip()
     if not cause or len(cause) > CAUSE_MAX:
         raise Invalid("invalid_cause", fields={"cause": _l("Say why the stage changes, in at most %(n)d characters.",
                                                            n=CAUSE_MAX)})
-    old = customer.lifecycle_stage
-    if old == stage:
-        return False
-    customer.lifecycle_stage, now = stage, now or utcnow()
-    audit(actor, "customer.stage_changed", customer, now=now, old=old.value, new=stage.value, cause=cause)
-    record_activity(Verb.CUSTOMER_STAGE_CHANGED, actor=actor, obj=customer, customer_id=customer.id, occurred_at=now,
-                    payload=CustomerStageChanged(from_stage=old.value, to_stage=stage.value, cause=cause))
-    return True
-
-
-def assign_value_tiers(key_share=Decimal("0.80"), valued_share=Decimal("0.95")):
-    """ABC analysis: customers bringing the first 80% of revenue are key, the next 15% valued.
-
-    A customer is placed by the revenue share *before* it, so the one that
-    crosses the 80% line is still key. Does not commit.
-    """
-    customers = db.session.scalars(sa.select(Customer).order_by(Customer.revenue.desc(), Customer.id)).all()
-    total = sum((c.revenue for c in customers), Decimal("0"))
-    running = Decimal("0")
-    for customer in customers:
-        share_before = running / total if total else Decimal("1")
-        if customer.revenue > 0 and share_before < key_share:
-            customer.value_tier = ValueTier.KEY
-        elif customer.revenue > 0 and share_before < valued_share:
-            customer.value_tier = ValueTier.VALUED
-        else:
-            customer.value_tier = ValueTier.STANDARD
-        running += customer.revenue
+    return cause

@@ -24,6 +24,7 @@ from ..sqltypes import UTCDateTime, utcnow
 from ..text import folded
 from .fields import clean_fields
 from .lifecycle import move_stage
+from .lifecycle_rules import PURCHASE_FIELDS, apply_purchase_rules
 from .linking import link_members_of
 from .models import Customer, CustomerDomain, CustomerProduct, CustomerSource, LifecycleStage, ValueTier
 
@@ -44,7 +45,7 @@ DAYS_MAX = 3650
 # The plain columns save_customer copies from checked fields (the rest need more than a copy).
 PLAIN_FIELDS = ("name", "company", "email", "phone", "region", "industry", "size", "source", "external_id",
                 "value_tier", "revenue", "first_purchase_at", "last_purchase_at", "renewal_date",
-                "contact_channels", "opt_outs", "preferred_language", "tags")
+                "contact_channels", "opt_outs", "preferred_language", "tags", "lost_to")
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -280,7 +281,9 @@ def write_customers(actor, plans, *, cause="", now=None, waiting=None):
 
     Each record gets one audit entry with before and after and one
     CUSTOMER_CREATED or CUSTOMER_UPDATED activity (a change that changes
-    nothing records nothing); a stage move goes through the lifecycle door;
+    nothing records nothing); a stage move goes through the lifecycle door,
+    and so do the moves new purchases call for (crm.lifecycle_rules) unless
+    the writer gave a stage;
     members whose address now belongs to the record alone are linked
     (`waiting`, an import's linking.WaitingMembers, spares a query per record).
     """
@@ -311,6 +314,10 @@ def write_customers(actor, plans, *, cause="", now=None, waiting=None):
     record_activities(entries)
     for customer, stage in moves:
         move_stage(actor, customer, stage, cause=cause or _default_cause(actor), now=now)
+    for result, (customer, _before, stage) in zip(saved, written, strict=True):
+        # A stage the writer gave wins over what the purchases would say.
+        if stage is None and (result.created or PURCHASE_FIELDS & set(result.changes)):
+            apply_purchase_rules(customer, now=now)
     for result in saved:
         if result.created or {"email", "domains"} & set(result.changes):
             link_members_of(result.customer, waiting)
@@ -399,6 +406,7 @@ def snapshot(customer):
         "products": [f"{p.product} ({p.purchased_on.isoformat()})" + (f" x{p.quantity}" if p.quantity != 1 else "")
                      for p in customer.products],
         "email_bounced": customer.email_bounced_at is not None,
+        "lost_to": customer.lost_to,
     }
 
 

@@ -133,7 +133,7 @@ def update_crm_rules(actor, values):
     if (before.key_share, before.valued_share) != (after.key_share, after.valued_share):
         from .dimensions import schedule_tier_recompute
 
-        schedule_tier_recompute(cause="thresholds")
+        schedule_tier_recompute(cause="tiers.thresholds")
     db.session.commit()
     return after
 

@@ -41,6 +41,16 @@ def record_touchpoint(actor, customer_id, *, channel, summary, occurred_at=None,
     idempotent: the company's system may send the same ticket twice and gets
     the first one back (created False).
     """
+    activity, created = add_touchpoint(actor, customer_id, channel=channel, summary=summary, occurred_at=occurred_at,
+                                       contact=contact, staff_id=staff_id, follow_up_on=follow_up_on,
+                                       external_ref=external_ref, now=now)
+    db.session.commit()
+    return activity, created
+
+
+def add_touchpoint(actor, customer_id, *, channel, summary, occurred_at=None, contact="", staff_id=None,
+                   follow_up_on=None, external_ref=None, now=None):
+    """record_touchpoint() inside the caller's transaction (a retention case closes with one)."""
     ensure(actor, Permission.VIEW_CUSTOMERS)
     customer = get_customer(actor, customer_id)
     now = now or utcnow()
@@ -59,7 +69,6 @@ def record_touchpoint(actor, customer_id, *, channel, summary, occurred_at=None,
                                    follow_up_on=facts["follow_up_on"], external_ref=facts["external_ref"]))
     audit(actor, "customer.touchpoint_recorded", customer, now=now, channel=str(facts["channel"]),
           activity_id=activity.id)
-    db.session.commit()
     return activity, True
 
 

@@ -26,7 +26,19 @@ from ..pagination import CountedPage
 from ..permissions import Permission, require, require_login
 from ..rewards.badges import badge_name
 from ..urls import is_local_path
-from . import announcements, cadence, csvio, imports, lifecycle, linking, records, timeline, touchpoints
+from . import (
+    announcements,
+    cadence,
+    churn,
+    csvio,
+    dimensions,
+    imports,
+    lifecycle,
+    linking,
+    records,
+    timeline,
+    touchpoints,
+)
 from . import freshness as member_details
 from .fields import COMMUNITY_STAFF_ROLES, LANGUAGES, SALES_ROLES, ContactChannel
 from .forms import (
@@ -40,6 +52,7 @@ from .forms import (
     owner_choices,
 )
 from .models import CompanySize, LifecycleStage, RetentionOutcome, ValueTier
+from .overview import customer_overview
 
 bp = Blueprint("crm", __name__)
 staff_bp = Blueprint("staff", __name__)
@@ -73,15 +86,18 @@ def crm_facts():
             "stage_label": lambda value: LifecycleStage(value).label,
             "tier_label": lambda value: ValueTier(value).label, "cause_label": lifecycle.cause_label,
             "retention_outcome_label": lambda value: RetentionOutcome(value).label,
+            "future_value_part_text": dimensions.future_value_part_text, "churn_reason_text": churn.reason_text,
             "language_label": lambda code: LANGUAGES.get(code, code) if code else None}
 
 
 @staff_bp.get("/")
 @require(Permission.VIEW_CUSTOMERS)
 def home():
-    """Where staff start their day: the customers they should get in touch with."""
+    """Where staff start their day: where their customers stand, and whom they should get in touch with."""
     return render_template("crm/staff_home.html", due=cadence.to_contact(current_user),
-                           follow_ups=cadence.follow_ups_due(current_user), cadence=cadence.cadence_days())
+                           follow_ups=cadence.follow_ups_due(current_user), cadence=cadence.cadence_days(),
+                           overview=customer_overview(current_user),
+                           may_change_rules=current_user.can(Permission.MANAGE_SETTINGS))
 
 
 def _filters():

@@ -151,8 +151,8 @@ CUSTOMERS = (
         "external_id": "LC-1005", "name": "Yunfan Education", "company": "北京云帆教育科技有限公司",
         "domain": "yunfan-edu.example.cn", "email": "ops@yunfan-edu.example.cn",
         "phone": "+86 10 6278 3391", "region": "North China", "industry": "Education", "size": "51-200",
-        "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "150000.00",
-        "first_purchase_days_ago": 760, "last_purchase_days_ago": 30, "renewal_in_days": 335,
+        "stage": LifecycleStage.REPEAT_CUSTOMER, "revenue": "110000.00",
+        "first_purchase_days_ago": 900, "last_purchase_days_ago": 530, "renewal_in_days": -170,
         "contact_channels": ["email", "wechat"], "opt_outs": [], "verified_days_ago": 12,
         "created_days_ago": 820, "owner_rep": "sun.li@teahouse.example",
         "relationship_owner": "zhao.min@teahouse.example",
@@ -170,7 +170,7 @@ CUSTOMERS = (
         "external_id": "LC-1007", "name": "Sunda Pay", "company": "PT Sunda Pay Indonesia",
         "domain": "sundapay.example", "email": "finance@sundapay.example",
         "phone": "+62 21 5550 3377", "region": "Southeast Asia", "industry": "Fintech", "size": "51-200",
-        "stage": LifecycleStage.CHURNED_CUSTOMER, "revenue": "84000.00",
+        "stage": LifecycleStage.CUSTOMER, "revenue": "84000.00",
         "first_purchase_days_ago": 795, "last_purchase_days_ago": 430, "renewal_in_days": -65,
         "contact_channels": ["email"], "opt_outs": [], "verified_days_ago": 200,
         "created_days_ago": 860, "owner_rep": "daniel.koh@teahouse.example", "relationship_owner": MODERATOR_EMAIL,
@@ -197,7 +197,7 @@ CUSTOMERS = (
         "external_id": "LC-1010", "name": "Baiyun Foods", "company": "广州白云食品有限公司",
         "domain": "baiyun-foods.example.cn", "email": "market@baiyun-foods.example.cn",
         "phone": "+86 20 3722 6051", "region": "South China", "industry": "Food & Beverage", "size": "201-1000",
-        "stage": LifecycleStage.DORMANT_PROSPECT, "revenue": "0.00",
+        "stage": LifecycleStage.PROSPECT, "revenue": "0.00",
         "contact_channels": ["wechat"], "opt_outs": ["email"], "verified_days_ago": 240,
         "created_days_ago": 420, "owner_rep": "sun.li@teahouse.example",
         "relationship_owner": "zhao.min@teahouse.example",
@@ -230,6 +230,9 @@ class DemoMember(NamedTuple):
     joined_days_ago: int
     bio: str
 
+
+# Members who took no part in the demo's four months (not even a vote): their company goes quiet.
+DEMO_QUIET_MEMBERS = ("liang.ying",)
 
 MEMBERS_BY_CUSTOMER_DOMAIN = {
     "hangzhou-retail.example.cn": (
@@ -783,6 +786,25 @@ For your case I'd go with guests.""", hours=4, votes=3),
 speed). I'd like a wall-screen map with the current position of each of our 140 trucks, coloured by
 delay. Is the point map chart meant for that, and how often can it refresh?""",
     ),
+    DemoTopic(
+        key="export-slow", category="questions", kind="question", author="zhou.jie", ago=9.3,
+        title="每天早上的日报导出太慢了，有什么办法吗？", tags=("export", "performance"),
+        body="""最近两周，每天早上 8 点的日报 PDF 导出要等十几分钟，以前一分钟就好。业务部门已经向我们投诉好几次了。
+
+数据源是 MySQL，看板里有 12 个图表。请问是不是我们的配置有问题？""",
+        replies=(
+            Reply("wu.xiaoyan", "我们这边也一样，导出太慢，领导对这个很不满意。", hours=5),
+            Reply("li.wei", "可以先看看是不是某个图表的查询特别慢，用「查询诊断」能看到每个图表的耗时。",
+                  hours=20, votes=1),
+        ),
+    ),
+    DemoTopic(
+        key="scheduled-export-failing", category="questions", kind="question", author="zheng.hao", ago=5.2,
+        title="Scheduled exports to our SFTP server fail since last Monday",
+        tags=("export",),
+        body="""Since last Monday every scheduled export to our SFTP server fails with "connection reset".
+Nothing changed on our side and manual downloads still work. Is anyone else seeing this?""",
+    ),
 )
 
 
@@ -849,7 +871,6 @@ Tell us who you are, what your team uses Lumina for, and one dashboard you're pr
                   hours=10, votes=5),
             Reply("zhang.min", "第 5 条很重要，我们会员运营当时就是双轨跑了一个月，发现了两处口径差异。",
                   hours=30, votes=1),
-            Reply("liang.ying", "去年广州沙龙听过王芳老师分享这个，今天终于看到文字版了 👍", ago=80.1, votes=1),
             Reply("huang.jingyi", "可以引用到我的论文里吗？会注明出处。", ago=70.3),
             Reply("wang.fang", "@huang.jingyi 当然可以～", ago=70.1, votes=1),
             Reply("zhao.min", "感谢王芳的分享！已经加入社区精选，下期新用户邮件会推荐这篇。", ago=69.2, votes=2),
@@ -1065,6 +1086,16 @@ the dead ones?""",
                               "也可以提供私有化部署的方案说明。", ago=0.3, votes=1),
         ),
     ),
+    DemoTopic(
+        key="renewal-quote", category="getting-started", kind="discussion", author="wu.xiaoyan", ago=3.4,
+        title="对今年的续费报价不太满意",
+        body="""今年的续费报价比去年高了将近 30%，但导出速度反而变慢了。我们内部已经在讨论要不要换供应商。
+
+想听听其他客户的看法：你们今年的续费涨了多少？""",
+        replies=(
+            Reply("zhou.jie", "同意。上个月导出出问题时我们还提过退款，到现在没有结论。", hours=3),
+        ),
+    ),
 )
 
 
@@ -1214,7 +1245,7 @@ DEMO_PRODUCTS = {
     "LC-1002": (("Lumina Analytics Enterprise", 1090, 180), ("Lumina Embed", 150, 1)),
     "LC-1003": (("Lumina Analytics Pro", 700, 60), ("Lumina Governance Pack", 200, 1)),
     "LC-1004": (("Lumina Analytics Pro", 2600, 40),),
-    "LC-1005": (("Lumina Analytics Pro", 900, 35), ("Lumina Analytics Pro", 120, 15)),
+    "LC-1005": (("Lumina Analytics Pro", 900, 35), ("Lumina Analytics Pro", 530, 10)),
     "LC-1006": (("Lumina Analytics Team", 500, 20),),
     "LC-1007": (("Lumina Analytics Team", 800, 15),),
     "LC-1008": (),
@@ -1252,6 +1283,8 @@ class DemoTouchpoint(NamedTuple):
 
 
 DEMO_TOUCHPOINTS = (
+    DemoTouchpoint("LC-1010", "event", "sun.li@teahouse.example", 130, "梁颖",
+                   "广州食品行业展会上交流：对供应链看板感兴趣，说年后再联系。"),
     DemoTouchpoint("LC-1001", "meeting", SALES_EMAIL, 110, "陈建国",
                    "年度业务回顾：门店看板覆盖 320 家门店，明年计划接入会员系统数据。"),
     DemoTouchpoint("LC-1001", "call", "zhao.min@teahouse.example", 75, "王芳",
@@ -1306,3 +1339,36 @@ DEMO_CONFLICTING_IMPORT = {
 }
 # ...and the member who signed up while it was there, waiting to be linked by a person.
 DEMO_WAITING_MEMBER = ("he.jing@hangzhou-retail.example.cn", "何静", 2)
+
+
+# -- what the CRM's rules make of the accounts, in the demo's history ------------------------------
+
+# The nightly lifecycle rules as they ran for one account: (days ago, external id).
+DEMO_RULE_RUNS = (
+    (135, "LC-1005"),   # Yunfan's renewal lapsed: churned
+    (30, "LC-1007"),    # so did Sunda Pay's
+    (5, "LC-1010"),     # Baiyun Foods, silent for over 90 days: a dormant prospect
+)
+
+# A churned customer buys again: (external id, days ago, record changes).
+DEMO_WIN_BACK = ("LC-1005", 30, {"revenue": "150000.00", "renewal_in_days": 335,
+                                 "product": ("Lumina Analytics Pro", 15)})
+
+# Who a churned customer left for: (external id, days ago, staff email, competitor).
+DEMO_LOST_TO = ("LC-1007", 28, MODERATOR_EMAIL, "Tableau Cloud")
+
+# Years until a product is usually replaced (the admin's customer rules).
+DEMO_PRODUCT_CYCLES = {"Lumina Analytics Pro": 8, "Lumina Analytics Enterprise": 8, "Lumina Analytics Team": 5}
+
+# Saved segments the community team uses.
+DEMO_SEGMENTS = (
+    {"name": "Key and valued customers at risk", "description": "Who the retention queue is about.",
+     "match": "all", "rules": [{"field": "value_tier", "op": "in", "value": ["key", "valued"]},
+                               {"field": "churn_risk", "op": "in", "value": ["medium", "high"]}]},
+    {"name": "Renewals in the next 90 days", "description": "Customers to thank before they renew.",
+     "match": "all", "rules": [{"field": "renewal_date", "op": "within_next_days", "value": 90},
+                               {"field": "has_members", "op": "is", "value": True}]},
+    {"name": "Chinese-speaking champions", "description": "Candidates for the community advisory board.",
+     "match": "all", "rules": [{"field": "engagement_level", "op": "in", "value": ["champion", "engaged"]},
+                               {"field": "preferred_language", "op": "is", "value": "zh"}]},
+)

@@ -19,9 +19,12 @@ from werkzeug.security import generate_password_hash
 from ..auth.models import Team, User
 from ..community import answers, follows, ideas, posts, topics, votes
 from ..community.models import Category, Post, Tag
-from ..crm.lifecycle import assign_value_tiers, change_lifecycle_stage
+from ..crm import lifecycle_rules, segments
+from ..crm.dimensions import assign_value_tiers, recompute_all
+from ..crm.lifecycle import change_lifecycle_stage
 from ..crm.models import Customer, CustomerDomain, CustomerProduct, CustomerSource, LifecycleStage
-from ..crm.records import save_customer, search_text_of
+from ..crm.records import save_customer, search_text_of, update_customer
+from ..crm.rules import update_crm_rules
 from ..crm.touchpoints import add_note, record_touchpoint
 from ..extensions import db
 from ..levels import level_for
@@ -38,14 +41,19 @@ from .content import (
     DEMO_CONFLICTING_IMPORT,
     DEMO_EMAIL_DOMAIN,
     DEMO_FIRST_PURCHASE,
+    DEMO_LOST_TO,
     DEMO_NOTES,
     DEMO_PASSWORD,
     DEMO_PENDING_INVITES,
+    DEMO_PRODUCT_CYCLES,
     DEMO_PRODUCTS,
     DEMO_RECORD_DETAILS,
     DEMO_REFERRALS,
+    DEMO_RULE_RUNS,
+    DEMO_SEGMENTS,
     DEMO_TOUCHPOINTS,
     DEMO_WAITING_MEMBER,
+    DEMO_WIN_BACK,
     LOGINS,
     MEMBER_EMAIL,
     MEMBERS_BY_CUSTOMER_DOMAIN,
@@ -77,7 +85,7 @@ def seed_demo() -> dict:
     staff = _staff(password_hash)
     customers = _customers(staff)
     _members(customers, password_hash)
-    assign_value_tiers()
+    assign_value_tiers(cause="tiers.recompute")
     db.session.flush()
     _opening_balances()
     db.session.commit()
@@ -86,6 +94,7 @@ def seed_demo() -> dict:
         _community(now)
         _referrals(now)
         _crm_records(now)
+        _crm_history(now)
         _read_old_notifications(now)
 
     return {
@@ -332,7 +341,7 @@ class _DemoCommunity:
         """Who votes, most likely first: the named voters, people who were there, then newcomers."""
         staff_only = spec.category == "staff-room"
         pool = [handle for handle, user in self.people.items()
-                if handle != author and handle not in voted_by
+                if handle != author and handle not in voted_by and handle not in content.DEMO_QUIET_MEMBERS
                 and (user.is_staff if staff_only else user.role in (Role.MEMBER, Role.MODERATOR))]
         pool.sort()
         rng.shuffle(pool)
@@ -421,3 +430,45 @@ def _demo_touchpoint(when, touchpoint, people, customers):
 
 def _demo_note(when, note, people, customers):
     add_note(people[note.author], customers[note.external_id].id, note.body, now=when)
+
+
+# -- the CRM's rules over the demo's history: stages moved, a win-back, segments, every dimension --------
+
+def _crm_history(now):
+    """Play the lifecycle rules' nightly runs that moved the demo accounts, a churned customer buying again
+    and staff noting who another left for, at their moments; save the segments; then work every
+    dimension out as the nightly run would tonight."""
+    update_crm_rules(None, {"product_cycles": DEMO_PRODUCT_CYCLES})
+    customers = {c.external_id: c for c in db.session.scalars(sa.select(Customer))}
+    people = {user.email: user for user in db.session.scalars(sa.select(User))}
+    events = [(now - timedelta(days=days), _demo_rule_run, customers[external_id])
+              for days, external_id in DEMO_RULE_RUNS]
+    external_id, days, changes = DEMO_WIN_BACK
+    events.append((now - timedelta(days=days), _demo_win_back, customers[external_id], changes))
+    external_id, days, staff, competitor = DEMO_LOST_TO
+    events.append((now - timedelta(days=days), _demo_lost_to, customers[external_id], people[staff], competitor))
+    for when, action, *args in sorted(events, key=lambda event: event[0]):
+        action(when, *args)
+    moderator = people[content.MODERATOR_EMAIL]
+    for spec in DEMO_SEGMENTS:
+        segments.create_segment(moderator, spec["name"], spec["description"], spec["match"], spec["rules"])
+    recompute_all(cause="tiers.nightly", now=now)
+
+
+def _demo_rule_run(when, customer):
+    lifecycle_rules.apply_time_rules(now=when, only=[customer.id])
+    db.session.commit()
+
+
+def _demo_win_back(when, customer, changes):
+    product, quantity = changes["product"]
+    bought = [f"{p.product} ({p.purchased_on.isoformat()}) x{p.quantity}" for p in customer.products]
+    update_customer(None, customer.id, {
+        "revenue": changes["revenue"], "last_purchase_at": when.date().isoformat(),
+        "renewal_date": (when.date() + timedelta(days=changes["renewal_in_days"])).isoformat(),
+        "products": "; ".join([*bought, f"{product} ({when.date().isoformat()}) x{quantity}"]),
+    }, cause="CRM sync", now=when)
+
+
+def _demo_lost_to(when, customer, staff, competitor):
+    update_customer(staff, customer.id, {"lost_to": competitor}, now=when)
