@@ -125,6 +125,7 @@ def _register_blueprints(app):
     from .community.category_views import bp as categories_bp
     from .community.views import bp as community_bp
     from .crm.announcement_views import bp as announcements_bp
+    from .crm.announcement_views import member_bp as member_announcements_bp
     from .crm.report_views import bp as reports_bp
     from .crm.retention_views import bp as retention_bp
     from .crm.segment_views import bp as segments_bp
@@ -149,6 +150,7 @@ def _register_blueprints(app):
     app.register_blueprint(segments_bp, url_prefix="/staff/segments")
     app.register_blueprint(retention_bp, url_prefix="/staff/retention")
     app.register_blueprint(announcements_bp, url_prefix="/staff/announcements")
+    app.register_blueprint(member_announcements_bp)
     app.register_blueprint(reports_bp, url_prefix="/staff/reports")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -116,7 +116,7 @@ def test_visitor_registers_edits_profile_and_signs_out(live_server, open_page):
     page.fill("main input[name=name]", "Mei T.")
     page.select_option("main select[name=locale]", label="简体中文")
     snap(page, "journey-a-05-profile-edited")
-    page.locator("main form button[type=submit]").click()
+    page.locator("main form:has(input[name=name]) button[type=submit]").click()
 
     expect(page).to_have_url(re.compile(r"/account/profile$"))
     expect(page.locator(".alert--success")).to_be_visible()

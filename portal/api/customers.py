@@ -49,6 +49,8 @@ class CustomerIn(BaseModel):
     relationship_owner: str | int | None = None
     value_tier: str | None = None
     lifecycle_stage: str | None = Field(default=None, description="Moves through the lifecycle door with `cause`.")
+    lost_to: str | None = Field(default=None, max_length=120,
+                                description="The competitor a churned customer left for; empty clears it.")
     revenue: Decimal | None = None
     first_purchase_at: date | None = None
     last_purchase_at: date | None = None
@@ -95,6 +97,7 @@ class CustomerOut(BaseModel):
     relationship_owner: PersonOut | None
     value_tier: str
     lifecycle_stage: str
+    lost_to: str | None = Field(description="The competitor a churned customer left for, if known.")
     revenue: str
     first_purchase_at: date | None
     last_purchase_at: date | None

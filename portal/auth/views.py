@@ -4,9 +4,11 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, logout_user
 
+from ..crm import announcements
+from ..crm.announcement_forms import AnnouncementChoicesForm
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..forms import show_errors
+from ..forms import error_text, show_errors
 from ..inputs import page_number
 from ..permissions import require_login
 from ..referrals import codes as referral_codes
@@ -147,7 +149,24 @@ def profile():
             refresh()  # the confirmation speaks the language just chosen
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form), 422 if form.errors else 200
+    return (render_template("auth/profile.html", form=form,
+                            announcement_form=AnnouncementChoicesForm.for_user(current_user)),
+            422 if form.errors else 200)
+
+
+@bp.post("/account/announcements")
+@require_login
+def announcement_choices():
+    """The member's yes or no to announcements, per channel (the profile page's "Announcements" section)."""
+    form = AnnouncementChoicesForm()
+    if form.validate_on_submit():
+        try:
+            announcements.set_opt_outs(current_user, form.opt_outs())
+        except DomainError as error:
+            flash(error_text(error), "error")
+        else:
+            flash(_("Your choice of announcements is saved."), "success")
+    return redirect(url_for("auth.profile", _anchor="announcements"))
 
 
 def _remember_language(locale):

@@ -35,7 +35,7 @@ LANGUAGES = {"en": _l("English"), "zh": _l("Simplified Chinese"), "zh_Hant": _l(
 SALES_ROLES = frozenset({Role.SALES, Role.SALES_MANAGER})
 COMMUNITY_STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
 
-TEXT_LIMITS = {"name": 120, "company": 120, "region": 80, "industry": 80, "external_id": 64}
+TEXT_LIMITS = {"name": 120, "company": 120, "region": 80, "industry": 80, "external_id": 64, "lost_to": 120}
 MAX_DOMAINS, MAX_TAGS, TAG_MAX, MAX_PRODUCTS = 10, 20, 40, 50
 REVENUE_MAX = Decimal("999999999999.99")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{4,32}(?:\s*(?:ext\.?|x|转)\s*[0-9]{1,6})?$", re.IGNORECASE)
@@ -44,7 +44,7 @@ DOMAIN = re.compile(r"^(?=.{3,120}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[
 PRODUCT = re.compile(r"^(?P<product>.+?)\s*\((?P<on>[^)]+)\)\s*(?:[x×*]\s*(?P<quantity>\d{1,6}))?$")
 
 FIELDS = ("name", "company", "email", "domains", "phone", "region", "industry", "size", "source",
-          "external_id", "sales_owner", "relationship_owner", "value_tier", "lifecycle_stage", "revenue",
+          "external_id", "sales_owner", "relationship_owner", "value_tier", "lifecycle_stage", "lost_to", "revenue",
           "first_purchase_at", "last_purchase_at", "renewal_date", "contact_channels", "opt_outs",
           "preferred_language", "tags", "products", "email_bounced")
 
@@ -299,6 +299,7 @@ _CLEANERS = {
                                         _l("Choose a moderator or admin of the community staff who is active.")),
     "value_tier": _required_choice(ValueTier, _l("Choose key, valued or standard.")),
     "lifecycle_stage": _required_choice(LifecycleStage, _l("Choose one of the lifecycle stages.")),
+    "lost_to": _text("lost_to"),
     "revenue": _revenue,
     "first_purchase_at": _date(past_only=True),
     "last_purchase_at": _date(past_only=True),

@@ -48,6 +48,7 @@ class CustomerForm(FlaskForm):
         "The one person on the community staff who answers for this customer."))
     value_tier = SelectField(_l("Value tier"), validate_choice=False)
     lifecycle_stage = SelectField(_l("Lifecycle stage"), validate_choice=False)
+    lost_to = StringField(_l("Lost to"), description=_l("The competitor a churned customer left for, if known."))
     revenue = StringField(_l("Revenue"))
     first_purchase_at = StringField(_l("First purchase"), description=_l("YYYY-MM-DD"))
     last_purchase_at = StringField(_l("Last purchase"), description=_l("YYYY-MM-DD"))
@@ -86,8 +87,9 @@ class CustomerForm(FlaskForm):
         """The typed values, as crm.fields.clean_fields takes them."""
         raw = {name: getattr(self, name).data for name in (
             "name", "company", "external_id", "email", "domains", "phone", "region", "industry", "size", "source",
-            "sales_owner", "relationship_owner", "value_tier", "lifecycle_stage", "revenue", "first_purchase_at",
-            "last_purchase_at", "renewal_date", "contact_channels", "opt_outs", "preferred_language", "tags")}
+            "sales_owner", "relationship_owner", "value_tier", "lifecycle_stage", "lost_to", "revenue",
+            "first_purchase_at", "last_purchase_at", "renewal_date", "contact_channels", "opt_outs",
+            "preferred_language", "tags")}
         raw["products"] = ";".join(line for line in (self.products.data or "").splitlines() if line.strip())
         return raw
 

@@ -11,6 +11,7 @@ MESSAGES = {
     "idea_status": _l("The idea “%(title)s” is now: %(status)s"),
     "level_up": _l("You reached the %(level)s level. New privileges are open to you."),
     "badge": _l("You earned the badge “%(badge)s”"),
+    "announcement": _l("Announcement: %(title)s"),
 }
 
 

@@ -29,10 +29,12 @@ class Notification(db.Model):
 
     @property
     def target(self):
-        """(endpoint, values) of where the notification leads: the post it is about, a member, a badge."""
+        """(endpoint, values) of where it leads: the post it is about, a member, a badge, an announcement."""
         if self.topic_id is not None:
             anchor = f"post-{self.data['number']}" if "number" in self.data else None
             return "community.topic", {"topic_id": self.topic_id, "_anchor": anchor}
+        if "announcement_id" in self.data:
+            return "member_announcements.read", {"announcement_id": self.data["announcement_id"]}
         if "member_id" in self.data:
             return "auth.member", {"user_id": self.data["member_id"]}
         if "badge" in self.data:
