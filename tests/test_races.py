@@ -160,3 +160,36 @@ def test_six_parallel_posts_of_one_ticket_record_one_touchpoint(postgres, make_u
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(
         Activity.verb == str(Verb.TOUCHPOINT_RECORDED))) == 1
+
+
+def test_two_tier_runs_at_once_record_each_change_once(postgres):
+    """A nightly run and a revenue change's run overlapping: every tier change is on the timeline once."""
+    from decimal import Decimal
+
+    from portal.crm.dimensions import assign_value_tiers
+    from portal.crm.lifecycle_rules import apply_time_rules
+    from portal.crm.models import Customer, LifecycleStage
+    from portal.events import Activity, Verb
+    from portal.sqltypes import utcnow
+    from tests.crm_factories import make_customer
+
+    long_ago = utcnow().replace(year=utcnow().year - 2)
+    for n, revenue in enumerate((700, 200, 100, 0, 0)):
+        make_customer(f"Racer {n}", revenue=Decimal(revenue), lifecycle_stage=LifecycleStage.PROSPECT,
+                      created_at=long_ago, commit=False)
+    db.session.commit()
+
+    def run(_client):
+        with postgres.app_context():
+            assign_value_tiers(cause="tiers.nightly")
+            apply_time_rules()
+            db.session.commit()
+
+    at_once(postgres, [run] * 4)
+    tier_changes = Counter(db.session.scalars(sa.select(Activity.customer_id).where(
+        Activity.verb == str(Verb.CUSTOMER_TIER_CHANGED))))
+    stage_changes = Counter(db.session.scalars(sa.select(Activity.customer_id).where(
+        Activity.verb == str(Verb.CUSTOMER_STAGE_CHANGED))))
+    assert len(tier_changes) == 3 and set(tier_changes.values()) == {1}  # two key, one valued; the rest stay standard
+    assert len(stage_changes) == 5 and set(stage_changes.values()) == {2}  # dormant, then lost: once each
+    assert {c.lifecycle_stage for c in db.session.scalars(sa.select(Customer))} == {LifecycleStage.LOST_PROSPECT}

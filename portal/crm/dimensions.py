@@ -31,6 +31,7 @@ from ..auth.models import User
 from ..community.models import Topic, TopicKind
 from ..events import Activity, Verb, listens_to, record_activities
 from ..extensions import db
+from ..idempotency import one_at_a_time
 from ..payloads import CustomerTierChanged
 from ..referrals.models import Referral, ReferralStatus
 from ..sqltypes import utcnow
@@ -274,6 +275,7 @@ def assign_value_tiers(*, cause, now=None):
     no revenue is standard. Inside the caller's transaction; returns how many
     customers changed tier.
     """
+    one_at_a_time("crm.tiers")  # a nightly run and a revenue change's run at once would both record each change
     rules, now = crm_rules(), now or utcnow()
     key_share, valued_share = Decimal(rules.key_share) / 100, Decimal(rules.valued_share) / 100
     rows = db.session.execute(sa.select(Customer.id, Customer.revenue, Customer.value_tier)

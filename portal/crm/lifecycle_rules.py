@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import load_only
 
 from ..extensions import db
+from ..idempotency import one_at_a_time
 from ..sqltypes import utcnow
 from .lifecycle import move_stage, move_stages
 from .models import Customer, LifecycleStage
@@ -71,6 +72,7 @@ def apply_time_rules(*, now=None, only=None):
     with no purchase since has churned; a churned customer who bought after
     churning is won back.
     """
+    one_at_a_time("crm.time_rules")  # two runs at once would both move (and record) each customer
     now, rules = now or utcnow(), crm_rules()
     last_heard = sa.func.coalesce(Customer.last_touch_at, Customer.created_at)
     staged_at = sa.func.coalesce(Customer.stage_changed_at, Customer.created_at)
