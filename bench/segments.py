@@ -11,7 +11,8 @@ then measures:
   (nothing left to change);
 - a segment's count over 100,000 customers, for a few rule sets (service call and
   the builder's live-count request);
-- the tier-by-stage matrix and pyramid (the grouped query, and the staff home page).
+- the tier-by-stage matrix and pyramid (the grouped query), the builder's live-count request, and
+  the staff home page (printed, no target: its follow-ups query is issue 11's).
 
 Prints the figures and writes bench/results/segments.json. Targets: recompute
 under 60 s, a segment count and the matrix under 300 ms p95. Exits 1 when one
@@ -123,14 +124,19 @@ def main():
     match, rules = RULE_SETS["key or valued at risk"]
     results["live count request (key or valued at risk)"] = timed(
         page("/staff/segments/count", json={"match": match, "rules": rules}), args.requests)
-    results["staff home page (matrix, pyramid, to contact)"] = timed(page("/staff/"), args.requests)
+    # Not a target here: the page also runs the follow-ups query (issue 11), which reads every touchpoint's
+    # payload; it is printed so that cost stays in view.
+    informational = {"staff home page (matrix, pyramid, to contact, follow-ups)": timed(page("/staff/"), args.requests)}
 
-    print(f"\n{'case':<58} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"\n{'case':<62} {'p50 ms':>8} {'p95 ms':>8}")
     missed = recompute["first"]["seconds"] > RECOMPUTE_TARGET_S
     for case, figures in results.items():
         flag = "" if figures["p95"] < QUERY_TARGET_MS else "  MISSED"
         missed |= bool(flag)
-        print(f"{case:<58} {figures['p50']:8.1f} {figures['p95']:8.1f}{flag}")
+        print(f"{case:<62} {figures['p50']:8.1f} {figures['p95']:8.1f}{flag}")
+    for case, figures in informational.items():
+        print(f"{case:<62} {figures['p50']:8.1f} {figures['p95']:8.1f}  (no target)")
+    results.update(informational)
     out = {"database": url.split(":")[0], "recompute": recompute, "cases": results}
     (data.RESULTS / "segments.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
     sys.exit(1 if missed else 0)
