@@ -11,8 +11,8 @@ then measures:
   (nothing left to change);
 - a segment's count over 100,000 customers, for a few rule sets (service call and
   the builder's live-count request);
-- the tier-by-stage matrix and pyramid (the grouped query), the builder's live-count request, and
-  the staff home page (printed, no target: its follow-ups query is issue 11's).
+- the tier-by-stage matrix and pyramid (the grouped query), and the staff home page
+  (printed, no target: its follow-ups query is issue 11's).
 
 Prints the figures and writes bench/results/segments.json. Targets: recompute
 under 60 s, a segment count and the matrix under 300 ms p95. Exits 1 when one
