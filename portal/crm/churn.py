@@ -10,7 +10,7 @@ it in the reader's language. The codes:
 """
 from datetime import date
 
-from flask_babel import format_date, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -24,6 +24,11 @@ REASON_LABELS = {
 }
 
 
+def list_separator():
+    """How the reader's language separates the items of a short list: 投诉、太慢 / refund, cancel."""
+    return "、" if str(get_locale() or "").startswith("zh") else ", "
+
+
 def reason_text(reason):
     """One churn reason as a sentence for staff."""
     code = reason.get("code")
@@ -33,7 +38,7 @@ def reason_text(reason):
     if code == "complaints":
         return ngettext("%(num)d post with complaint words (%(words)s).",
                         "%(num)d posts with complaint words (%(words)s).", reason["count"],
-                        words=", ".join(reason.get("words", [])))
+                        words=list_separator().join(reason.get("words", [])))
     if code == "unanswered":
         return ngettext("%(num)d question left unanswered.", "%(num)d questions left unanswered.",
                         reason["count"])
