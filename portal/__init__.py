@@ -59,6 +59,7 @@ def _import_models():
     from .community import models as _community  # noqa: F401
     from .crm import models as _crm  # noqa: F401
     from .events import Activity  # noqa: F401
+    from .leads import models as _leads  # noqa: F401
     from .moderation import models as _moderation  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .outbox import OutboxMessage  # noqa: F401
@@ -87,9 +88,9 @@ def _init_extensions(app):
 
 def _init_features(app):
     """Each feature wires itself: its subscribers on the activity spine, its outbox handlers, its hooks."""
-    from . import auth, community, crm, emails, notifications, referrals, rewards
+    from . import auth, community, crm, emails, leads, notifications, referrals, rewards
 
-    for feature in (auth, emails, community, crm, notifications, referrals, rewards):
+    for feature in (auth, emails, community, crm, leads, notifications, referrals, rewards):
         feature.init_app(app)
 
 

@@ -8,11 +8,13 @@ from .permissions import Role
 def register_commands(app):
     from .community.cli import posts_cli
     from .crm.cli import crm_cli, customers_cli
+    from .leads.cli import leads_cli
     from .rewards.cli import points_cli
 
     app.cli.add_command(posts_cli)
     app.cli.add_command(customers_cli)
     app.cli.add_command(crm_cli)
+    app.cli.add_command(leads_cli)
     app.cli.add_command(points_cli)
 
     @app.cli.command("create-user")

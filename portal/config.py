@@ -68,6 +68,8 @@ class Config:
     OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", 30))
     # The UTC hour of the nightly CRM run (tiers, lifecycle rules, engagement, churn risk, retention).
     CRM_NIGHTLY_HOUR = _int("CRM_NIGHTLY_HOUR", 3)
+    # The UTC hour of the leads' daily run (neglected leads back to the pool, record-based signals, decay).
+    LEADS_DAILY_HOUR = _int("LEADS_DAILY_HOUR", 4)
 
     # Page cache for anonymous readers: in-process by default, Redis when REDIS_URL is set.
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache")

@@ -36,6 +36,9 @@ class Verb(enum.StrEnum):
     PASSWORD_CHANGED = "user.password_changed"
     PASSWORD_RESET = "user.password_reset"
     ACCOUNT_DELETED = "user.account_deleted"
+    # An admin's changes to an account that others must follow (a departed rep's leads go back to the pool).
+    USER_SUSPENDED = "user.suspended"
+    USER_ROLE_CHANGED = "user.role_changed"
     TOPIC_CREATED = "topic.created"
     TOPIC_EDITED = "topic.edited"
     TOPIC_MOVED = "topic.moved"
@@ -71,6 +74,12 @@ class Verb(enum.StrEnum):
     RETENTION_CASE_OPENED = "customer.retention_opened"
     RETENTION_CASE_CLOSED = "customer.retention_closed"
     ANNOUNCEMENT_SENT = "customer.announcement_sent"
+    LEAD_CREATED = "lead.created"
+    LEAD_CLAIMED = "lead.claimed"
+    LEAD_ASSIGNED = "lead.assigned"
+    LEAD_STATUS_CHANGED = "lead.status_changed"
+    LEAD_RETURNED = "lead.returned"
+    LEAD_NOTE_ADDED = "lead.note_added"
 
 
 class Channel(enum.StrEnum):

@@ -10,7 +10,8 @@ Every event about a topic or one of its posts carries `topic_id`, so a
 subscriber that cares about topics (page caches, search, live pushes) needs
 no other lookup.
 """
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +55,15 @@ class AccountsLinked(Payload):
 
 class ProfileUpdated(Payload):
     fields: list[str] = Field(description="Names of the profile fields that changed.")
+
+
+class UserSuspended(Payload):
+    reason: str = ""
+
+
+class UserRoleChanged(Payload):
+    from_role: str
+    to_role: str
 
 
 # -- topics and posts -------------------------------------------------------------------------------
@@ -254,6 +264,49 @@ class AnnouncementSent(Payload):
     member_ids: list[int] = Field(description="The customer's members it reached.")
 
 
+# -- leads ------------------------------------------------------------------------------------------
+
+class LeadEvent(Payload):
+    lead_id: int
+    kind: str = Field(description="upsell, upgrade, repurchase, referral, win_back or new_business.")
+    score: int = Field(description="The lead's score when this happened.")
+    member_id: int | None = Field(default=None, description="The member the lead is about, when it has no customer.")
+
+
+class LeadCreated(LeadEvent):
+    source: str = Field(description="The kind of community signal that made the lead (its strongest).")
+    signals: list[str] = Field(description="The kinds of every signal behind it, strongest first.")
+
+
+class LeadClaimed(LeadEvent):
+    owner_id: int
+    due_at: datetime = Field(description="When the rep should have been in touch (the kind's SLA).")
+
+
+class LeadAssigned(LeadEvent):
+    owner_id: int
+    previous_owner_id: int | None = None
+    due_at: datetime
+
+
+class LeadStatusChanged(LeadEvent):
+    from_status: str
+    to_status: str = Field(description="contacted, qualified, won or lost.")
+    value: Decimal | None = Field(default=None, description="What a won lead brought.")
+    products: list[str] = Field(default_factory=list, description="What a won lead bought.")
+    lost_reason: str = ""
+    source: str = Field(default="", description="The kind of community signal that made the lead.")
+
+
+class LeadReturned(LeadEvent):
+    previous_owner_id: int | None
+    reason: str = Field(description="handed_back, no_follow_up or owner_left.")
+
+
+class LeadNoteAdded(LeadEvent):
+    note_id: int
+
+
 PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.REGISTERED: Registered,
     Verb.LOGGED_IN: NoDetails,
@@ -300,6 +353,14 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.RETENTION_CASE_OPENED: RetentionCaseOpened,
     Verb.RETENTION_CASE_CLOSED: RetentionCaseClosed,
     Verb.ANNOUNCEMENT_SENT: AnnouncementSent,
+    Verb.USER_SUSPENDED: UserSuspended,
+    Verb.USER_ROLE_CHANGED: UserRoleChanged,
+    Verb.LEAD_CREATED: LeadCreated,
+    Verb.LEAD_CLAIMED: LeadClaimed,
+    Verb.LEAD_ASSIGNED: LeadAssigned,
+    Verb.LEAD_STATUS_CHANGED: LeadStatusChanged,
+    Verb.LEAD_RETURNED: LeadReturned,
+    Verb.LEAD_NOTE_ADDED: LeadNoteAdded,
 }
 
 

@@ -50,6 +50,8 @@ class Permission(enum.StrEnum):
     EDIT_CUSTOMERS = "edit_customers"
     MANAGE_SEGMENTS = "manage_segments"
     VIEW_ANALYTICS = "view_analytics"
+    # staff who read the community for sales: moderators and sales alike
+    FLAG_LEADS = "flag_leads"
     # sales
     WORK_LEADS = "work_leads"
     ASSIGN_LEADS = "assign_leads"
@@ -97,13 +99,13 @@ class Record(enum.StrEnum):
 
 _MEMBER = {Permission.POST, Permission.VOTE, Permission.FLAG, Permission.MESSAGE, Permission.REFER,
            Permission.POST_LINKS, Permission.CREATE_TAGS, Permission.EDIT_OTHERS_TOPICS, Permission.CLOSE_DUPLICATES}
-_SALES = _MEMBER | {Permission.WORK_LEADS, Permission.VIEW_CUSTOMERS}
+_SALES = _MEMBER | {Permission.WORK_LEADS, Permission.VIEW_CUSTOMERS, Permission.FLAG_LEADS}
 
 ROLE_PERMISSIONS = {
     Role.MEMBER: frozenset(_MEMBER),
     Role.MODERATOR: frozenset(_MEMBER | {
         Permission.MODERATE, Permission.VIEW_CUSTOMERS, Permission.EDIT_CUSTOMERS,
-        Permission.MANAGE_SEGMENTS, Permission.VIEW_ANALYTICS,
+        Permission.MANAGE_SEGMENTS, Permission.VIEW_ANALYTICS, Permission.FLAG_LEADS,
     }),
     Role.SALES: frozenset(_SALES),
     Role.SALES_MANAGER: frozenset(_SALES | {Permission.ASSIGN_LEADS, Permission.VIEW_SALES_REPORTS}),

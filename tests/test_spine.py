@@ -107,7 +107,17 @@ for verbs, name in (((Verb.VISITED, Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.
                       Verb.POST_FLAGGED, Verb.REFERRAL_INVITED, Verb.REGISTERED), ACTIVE),
                     ((Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED), WRITTEN),
                     ((Verb.POST_DELETED, Verb.POST_HIDDEN), GONE),
-                    ((Verb.CUSTOMER_CREATED, Verb.CUSTOMER_UPDATED), "crm.dimensions.record_changed")):
+                    ((Verb.CUSTOMER_CREATED, Verb.CUSTOMER_UPDATED), "crm.dimensions.record_changed"),
+                    # Leads hear buying words, friends joining, customers coming back and reps leaving;
+                    # the CRM hears a won lead as a sale.
+                    ((Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED),
+                     "leads.signals.post_written"),
+                    ((Verb.POST_DELETED, Verb.POST_HIDDEN), "leads.signals.post_gone"),
+                    ((Verb.REFERRAL_SIGNED_UP,), "leads.signals.friend_joined"),
+                    ((Verb.VISITED, Verb.LOGGED_IN, Verb.TOPIC_CREATED, Verb.POST_CREATED),
+                     "leads.signals.member_present"),
+                    ((Verb.USER_SUSPENDED, Verb.USER_ROLE_CHANGED, Verb.ACCOUNT_DELETED), "leads.signals.rep_left"),
+                    ((Verb.LEAD_STATUS_CHANGED,), "crm.sales.lead_won")):
     for verb in verbs:
         SUBSCRIBERS[verb] = sorted([*SUBSCRIBERS.get(verb, []), name])
 

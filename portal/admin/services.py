@@ -10,7 +10,9 @@ from ..auth.services import check_new_account
 from ..auth.sessions import end_sessions
 from ..auth.tokens import revoke_tokens_of
 from ..errors import Conflict, Invalid, NotFound
+from ..events import Verb, record_activity
 from ..extensions import db
+from ..payloads import UserRoleChanged, UserSuspended
 from ..permissions import Permission, Role, ensure
 
 
@@ -75,6 +77,8 @@ def change_role(actor, user_id, role):
         return user
     _guard_last_admin(user)
     audit(actor, "user.role_changed", user, old=user.role.value, new=role.value)
+    record_activity(Verb.USER_ROLE_CHANGED, actor=actor, obj=user, customer_id=user.customer_id,
+                    payload=UserRoleChanged(from_role=user.role.value, to_role=role.value))
     user.role = role
     if role not in (Role.SALES, Role.SALES_MANAGER):
         user.team_id = None
@@ -111,6 +115,8 @@ def suspend(actor, user_id, reason=""):
         end_sessions(user)
         revoke_tokens_of(user)  # for good: reactivation does not bring them back
         audit(actor, "user.suspended", user, reason=(reason or "")[:500])
+        record_activity(Verb.USER_SUSPENDED, actor=actor, obj=user, customer_id=user.customer_id,
+                        payload=UserSuspended(reason=(reason or "")[:500]))
         db.session.commit()
     return user
 

@@ -3,8 +3,8 @@
 
 def init_app(app):
     from ..events import connect_subscribers
-    from . import announcements, complaints, dimensions, linking, subscribers
+    from . import announcements, complaints, dimensions, linking, sales, subscribers
 
-    connect_subscribers(linking, subscribers, complaints, dimensions)
+    connect_subscribers(linking, subscribers, complaints, dimensions, sales)
     dimensions.init_app(app)
     announcements.init_app(app)

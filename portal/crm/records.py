@@ -19,7 +19,7 @@ from ..events import Verb, record_activities, record_activity
 from ..extensions import cache, db
 from ..idempotency import one_at_a_time
 from ..payloads import CustomerCreated, CustomerUpdated, CustomerVerified
-from ..permissions import Permission, Record, can, ensure, scoped
+from ..permissions import Permission, Record, Scope, can, ensure, scope, scoped
 from ..sqltypes import UTCDateTime, utcnow
 from ..text import folded
 from .fields import clean_fields
@@ -51,15 +51,30 @@ PLAIN_FIELDS = ("name", "company", "email", "phone", "region", "industry", "size
 # -- reading ----------------------------------------------------------------------------------------
 
 def visible_customers(user):
-    """select(Customer) narrowed to the records `user` may see: all, their team's owners', or their own.
+    """select(Customer) narrowed to the records `user` may see: all, their team's owners', or their own (and, for
+    sales, those they hold an open lead for).
 
     `user` None is the CLI, which sees every record.
     """
     if user is None:
         return sa.select(Customer)
+    reach = scope(user, Record.CUSTOMER)
+    if reach is Scope.ALL:
+        return sa.select(Customer)
     owners_team = sa.select(User.team_id).where(User.id == Customer.owner_rep_id).scalar_subquery()
-    return scoped(sa.select(Customer), user, Record.CUSTOMER, owner_column=Customer.owner_rep_id,
-                  team_column=owners_team)
+    owned = scoped(sa.select(Customer.id), user, Record.CUSTOMER, owner_column=Customer.owner_rep_id,
+                   team_column=owners_team)
+    if reach is Scope.NONE:
+        return sa.select(Customer).where(Customer.id.in_(owned))
+    # Sales also read the customers they hold an open lead for (the lead page links to the 360).
+    return sa.select(Customer).where(sa.or_(Customer.id.in_(owned), Customer.id.in_(_held_by(user))))
+
+
+def _held_by(user):
+    from ..leads.models import HELD_STATUSES, Lead
+
+    return sa.select(Lead.customer_id).where(Lead.owner_id == user.id, Lead.status.in_(HELD_STATUSES),
+                                             Lead.customer_id.is_not(None))
 
 
 def get_customer(user, customer_id):
