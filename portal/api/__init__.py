@@ -16,4 +16,4 @@ def authenticate_bearer():
     g._login_user = user or login_manager.anonymous_user()
 
 
-from . import accounts, community, customers, notifications, openapi, posts, referrals, rewards, segments, topics  # noqa: E402,F401  (routes register on bp)
+from . import accounts, community, customers, leads, notifications, openapi, posts, referrals, rewards, segments, topics  # noqa: E402,F401  (routes register on bp)
