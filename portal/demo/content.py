@@ -1372,3 +1372,35 @@ DEMO_SEGMENTS = (
      "match": "all", "rules": [{"field": "engagement_level", "op": "in", "value": ["champion", "engaged"]},
                                {"field": "preferred_language", "op": "is", "value": "zh"}]},
 )
+
+# -- leads --------------------------------------------------------------------------------------------
+# The demo's posts and referrals make their own leads as they are played (buying words, friends joining).
+# How sales worked them: (days ago, external id of the lead's customer, who, what, details), in any order.
+# "sweep" is the daily run returning neglected leads to the pool; "visit" a churned customer's member
+# coming back (a win-back lead), which the manager then assigns.
+INTERNATIONAL_REP, CHINA_REP = "daniel.koh@teahouse.example", "sun.li@teahouse.example"
+DEMO_LEAD_WORK = (
+    (20, "LC-1006", INTERNATIONAL_REP, "claim", {}),
+    (18, "LC-1006", INTERNATIONAL_REP, "note", {"note": "Sarah's team likes the Tableau migration notes; "
+                                                        "budget owner is the CFO."}),
+    (9, "LC-1006", INTERNATIONAL_REP, "lost", {"lost_reason": "Budget frozen until Q2; revisit in April.",
+                                               "note": "CFO confirmed the freeze on a call."}),
+    (15, "LC-1008", CHINA_REP, "claim", {}),
+    (7, None, None, "sweep", {}),
+    (12, "LC-1009", INTERNATIONAL_REP, "claim", {}),
+    (11, "LC-1009", INTERNATIONAL_REP, "contacted", {"note": "Emily wants viewer licences for 40 engineers."}),
+    (8, "LC-1009", INTERNATIONAL_REP, "qualified", {"note": "Pilot with two teams went well; procurement next."}),
+    (2, "LC-1009", INTERNATIONAL_REP, "won", {"value": "36000", "products": ["Lumina Analytics Team"],
+                                              "note": "Signed: 40 Team seats for one year."}),
+    (6, "LC-1005", SALES_EMAIL, "claim", {}),
+    (5, "LC-1005", SALES_EMAIL, "contacted", {"note": "赵磊推荐的分校也想用，约了下周演示。"}),
+    (1, "LC-1005", SALES_EMAIL, "qualified", {"note": "演示顺利，三所分校共 60 个账号，等预算审批。"}),
+    (4, "LC-1004", CHINA_REP, "claim", {}),
+    (3, "LC-1003", SALES_EMAIL, "claim", {}),
+    (2, "LC-1003", SALES_EMAIL, "contacted", {"note": "电话沟通了续费报价：客户希望先解决导出变慢的问题，"
+                                                      "已拉上技术支持一起跟进。"}),
+    (0, "LC-1007", "putri.wulandari@sundapay.example", "visit", {}),
+    (0, "LC-1007", SALES_MANAGER_EMAIL, "assign", {"to": SALES_EMAIL}),
+    (0, "LC-1007", SALES_EMAIL, "contacted", {"note": "Putri is back on the forum; booked a call to hear what "
+                                                      "Tableau Cloud lacks for them."}),
+)

@@ -26,9 +26,13 @@ from ..crm.models import Customer, CustomerDomain, CustomerProduct, CustomerSour
 from ..crm.records import save_customer, search_text_of, update_customer
 from ..crm.rules import update_crm_rules
 from ..crm.touchpoints import add_note, record_touchpoint
+from ..events import Verb, record_activity
 from ..extensions import db
+from ..leads import daily, pipeline
+from ..leads.models import OPEN_STATUSES, Lead
 from ..levels import level_for
 from ..notifications.models import Notification
+from ..payloads import Visited
 from ..permissions import Role
 from ..referrals import invites, signups
 from ..rewards.models import PointsEntry
@@ -95,6 +99,7 @@ def seed_demo() -> dict:
         _referrals(now)
         _crm_records(now)
         _crm_history(now)
+        _leads(now)
         _read_old_notifications(now)
 
     return {
@@ -472,3 +477,40 @@ def _demo_win_back(when, customer, changes):
 
 def _demo_lost_to(when, customer, staff, competitor):
     update_customer(staff, customer.id, {"lost_to": competitor}, now=when)
+
+
+# -- leads: how sales worked what the community's posts and referrals surfaced ------------------------------
+
+def _leads(now):
+    """Play the reps' work on the demo's leads at its moments (content.DEMO_LEAD_WORK), then the leads' daily
+    run as it would go tonight."""
+    people = {user.email: user for user in db.session.scalars(sa.select(User))}
+    customers = {c.external_id: c for c in db.session.scalars(sa.select(Customer))}
+    work = sorted(enumerate(content.DEMO_LEAD_WORK), key=lambda item: (-item[1][0], item[0]))
+    for index, (days, external_id, email, action, details) in work:
+        when = now - timedelta(days=days, hours=2) + timedelta(minutes=index)
+        customer = customers.get(external_id)
+        _demo_lead_step(when, customer, people.get(email), action, details, people)
+    daily.run_daily(now=now)
+
+
+def _open_lead_of(customer):
+    return db.session.scalar(sa.select(Lead.id).where(Lead.customer_id == customer.id,
+                                                      Lead.status.in_(OPEN_STATUSES)))
+
+
+def _demo_lead_step(when, customer, actor, action, details, people):
+    if action == "visit":
+        record_activity(Verb.VISITED, actor=actor, obj=actor, payload=Visited(streak=1, day=when.date()),
+                        occurred_at=when)
+        db.session.commit()
+    elif action == "sweep":
+        pipeline.sweep(now=when)
+    elif action == "claim":
+        pipeline.claim(actor, _open_lead_of(customer), now=when)
+    elif action == "note":
+        pipeline.add_note(actor, _open_lead_of(customer), details["note"], now=when)
+    elif action == "assign":
+        pipeline.assign(actor, _open_lead_of(customer), people[details["to"]].id, now=when)
+    else:
+        pipeline.change_status(actor, _open_lead_of(customer), action, now=when, **details)

@@ -75,7 +75,8 @@ def _signal_once(kind, author, activity, topic, post, detail):
     exists = db.session.scalar(sa.select(LeadSignal.id).where(LeadSignal.kind == kind, LeadSignal.post_id == post.id))
     if exists is None:
         add_signal(kind, customer_id=author.customer_id, member_id=author.id, occurred_at=activity.occurred_at,
-                   activity_id=activity.id, topic_id=topic.id, post_id=post.id, detail=detail)
+                   activity_id=activity.id, topic_id=topic.id, post_id=post.id, detail=detail,
+                   now=activity.occurred_at)
 
 
 @listens_to(Verb.POST_DELETED, Verb.POST_HIDDEN)
@@ -93,7 +94,7 @@ def friend_joined(verb, activity, **extra):
     if invitee is not None:
         add_signal(SignalKind.REFERRAL_SIGNUP, customer_id=invitee.customer_id, member_id=invitee.id,
                    occurred_at=activity.occurred_at, activity_id=activity.id,
-                   detail={"referrer_id": activity.payload["referrer_id"]})
+                   detail={"referrer_id": activity.payload["referrer_id"]}, now=activity.occurred_at)
 
 
 @listens_to(*PRESENCE_VERBS)
@@ -106,7 +107,7 @@ def member_present(verb, activity, actor=None, **extra):
     if not _was_quiet(activity, since) or has_recent_signal(subject, SignalKind.CAME_BACK, since=since):
         return
     add_signal(SignalKind.CAME_BACK, customer_id=activity.customer_id, member_id=actor.id,
-               occurred_at=activity.occurred_at, activity_id=activity.id)
+               occurred_at=activity.occurred_at, activity_id=activity.id, now=activity.occurred_at)
 
 
 def _was_quiet(activity, since):
