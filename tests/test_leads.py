@@ -396,3 +396,51 @@ def test_a_signal_weighted_zero_records_nothing(app, asker, prospect):
     update_lead_rules(None, {"weight.came_back.points": "0"})
     assert add_signal(SignalKind.CAME_BACK, customer_id=prospect.id, member_id=asker.id) is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LeadSignal)) == 0
+
+
+# -- the daily run -----------------------------------------------------------------------------------
+
+def test_the_daily_run_waits_in_the_outbox_and_sweeps_when_it_runs(app, lead, make_user):
+    from portal.outbox import Lane, OutboxMessage, drain
+
+    rep = make_user(Role.SALES)
+    pipeline.claim(rep, lead.id, now=utcnow() - timedelta(days=30))
+    drain(Lane.CRM)
+    [waiting] = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.topic == "leads.daily")).all()
+    assert waiting.available_at.hour == app.config["LEADS_DAILY_HOUR"]
+    waiting.available_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    drain(Lane.CRM)
+    db.session.expire_all()
+    assert db.session.get(Lead, lead.id).status == LeadStatus.POOL
+
+
+def test_a_customer_silent_for_months_coming_back_is_a_signal(app, make_user):
+    from portal.events import record_activity
+    from portal.payloads import Visited
+
+    customer = make_customer("Baiyun Foods", lifecycle_stage=LifecycleStage.CUSTOMER)
+    member = established(make_user, customer_id=customer.id)
+    long_ago = utcnow() - timedelta(days=200)
+    record_activity(Verb.VISITED, actor=member, payload=Visited(streak=1, day=long_ago.date()),
+                    occurred_at=long_ago)
+    record_activity(Verb.VISITED, actor=member, payload=Visited(streak=1, day=date.today() - timedelta(days=150)),
+                    occurred_at=long_ago + timedelta(days=50))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LeadSignal)) == 0   # 50 days apart: not quiet
+    record_activity(Verb.VISITED, actor=member, payload=Visited(streak=1, day=date.today()))
+    db.session.commit()
+    [signal] = db.session.scalars(sa.select(LeadSignal)).all()
+    assert signal.kind == SignalKind.CAME_BACK and signal.lead.kind == LeadKind.WIN_BACK
+
+
+def test_a_prospect_account_taking_part_strongly_is_a_signal_once_a_month(app):
+    engaged = make_customer("Kestrel Robotics", lifecycle_stage=LifecycleStage.PROSPECT, engagement_score=60)
+    make_customer("Quiet Ltd", lifecycle_stage=LifecycleStage.PROSPECT, engagement_score=10)
+    make_customer("Paying Co", lifecycle_stage=LifecycleStage.CUSTOMER, engagement_score=90)
+    assert daily.signal_engaged_prospects() == 1
+    assert daily.signal_engaged_prospects() == 0
+    [signal] = db.session.scalars(sa.select(LeadSignal)).all()
+    assert signal.subject == f"customer:{engaged.id}" and signal.detail["engagement_score"] == 60
+    done = daily.run_daily(now=utcnow() + timedelta(days=31))
+    assert done.prospects == 1
