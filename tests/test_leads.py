@@ -444,3 +444,13 @@ def test_a_prospect_account_taking_part_strongly_is_a_signal_once_a_month(app):
     assert signal.subject == f"customer:{engaged.id}" and signal.detail["engagement_score"] == 60
     done = daily.run_daily(now=utcnow() + timedelta(days=31))
     assert done.prospects == 1
+
+
+def test_an_optional_note_that_was_not_sent_is_no_note(lead, make_user):
+    rep = make_user(Role.SALES)
+    pipeline.claim(rep, lead.id)
+    pipeline.change_status(rep, lead.id, "contacted", note=None)
+    pipeline.hand_back(rep, lead.id, note=None)
+    assert db.session.get(Lead, lead.id).notes == []
+    with pytest.raises(Invalid):
+        pipeline.add_note(rep, lead.id, None)

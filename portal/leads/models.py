@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -17,7 +18,8 @@ class LeadStatus(LabelledEnum):
     CONTACTED = "contacted", _l("Contacted")
     QUALIFIED = "qualified", _l("Qualified")
     WON = "won", _l("Won")
-    LOST = "lost", _l("Lost")
+    # Not the customer-churn "Lost": a lead that did not close.
+    LOST = "lost", lazy_pgettext("lead", "Lost")
 
 
 OPEN_STATUSES = (LeadStatus.POOL, LeadStatus.CLAIMED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)

@@ -21,7 +21,7 @@ from ..events import Verb, record_activity
 from ..extensions import db
 from ..idempotency import one_at_a_time
 from ..payloads import LeadAssigned, LeadClaimed, LeadNoteAdded, LeadReturned, LeadStatusChanged
-from ..permissions import Permission, Record, Scope, can, ensure, scope
+from ..permissions import Permission, Record, Role, Scope, can, ensure, scope
 from ..sqltypes import utcnow
 from .models import CLOSED_STATUSES, HELD_STATUSES, Lead, LeadNote, LeadStatus
 from .rules import lead_rules
@@ -149,10 +149,8 @@ def assign(actor, lead_id, owner_id, *, now=None):
 
 def assignable_reps(actor):
     """The reps `actor` may give leads to: their team (and themselves), or every rep for an admin."""
-    query = sa.select(User).where(User.status == UserStatus.ACTIVE).order_by(User.name, User.id)
-    from ..permissions import Role
-
-    query = query.where(User.role.in_([Role.SALES, Role.SALES_MANAGER]))
+    query = (sa.select(User).where(User.status == UserStatus.ACTIVE, User.role.in_([Role.SALES, Role.SALES_MANAGER]))
+             .order_by(User.name, User.id))
     if scope(actor, Record.LEAD) is not Scope.ALL:
         query = query.where(sa.or_(User.id == actor.id, sa.and_(User.team_id.is_not(None),
                                                                 User.team_id == actor.team_id)))
@@ -222,7 +220,8 @@ def _checked_status(status):
 
 
 def _checked_note(note, errors, *, required):
-    note = (note or "").strip() if isinstance(note, str) else None
+    # None is a field that wasn't sent: no note, which only a required note refuses.
+    note = "" if note is None else note.strip() if isinstance(note, str) else None
     if note is None or (required and not note):
         errors["note"] = _l("Write a note.")
         return ""
