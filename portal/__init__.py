@@ -66,6 +66,7 @@ def _import_models():
     from .referrals import models as _referrals  # noqa: F401
     from .rewards import models as _rewards  # noqa: F401
     from .settings import Setting  # noqa: F401
+    from .webhooks import models as _webhooks  # noqa: F401
 
 
 def _init_extensions(app):
@@ -88,9 +89,9 @@ def _init_extensions(app):
 
 def _init_features(app):
     """Each feature wires itself: its subscribers on the activity spine, its outbox handlers, its hooks."""
-    from . import auth, community, crm, emails, leads, notifications, referrals, rewards
+    from . import auth, community, crm, emails, leads, notifications, referrals, rewards, webhooks
 
-    for feature in (auth, emails, community, crm, leads, notifications, referrals, rewards):
+    for feature in (auth, emails, community, crm, leads, notifications, referrals, rewards, webhooks):
         feature.init_app(app)
 
 
@@ -133,10 +134,12 @@ def _register_blueprints(app):
     from .crm.views import account_bp as company_bp
     from .crm.views import bp as crm_bp
     from .crm.views import staff_bp
+    from .leads.views import bp as leads_bp
     from .moderation.views import bp as moderation_bp
     from .notifications.views import bp as notifications_bp
     from .referrals.views import bp as referrals_bp
     from .rewards.views import bp as rewards_bp
+    from .webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(community_bp)
     app.register_blueprint(categories_bp)
@@ -153,7 +156,9 @@ def _register_blueprints(app):
     app.register_blueprint(announcements_bp, url_prefix="/staff/announcements")
     app.register_blueprint(member_announcements_bp)
     app.register_blueprint(reports_bp, url_prefix="/staff/reports")
+    app.register_blueprint(leads_bp, url_prefix="/sales")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(webhooks_bp, url_prefix="/admin/webhooks")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates by bearer token only, never by cookie
 

@@ -100,6 +100,8 @@ class Config:
 
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
+    # Webhooks go only to public addresses; on, they may go to private and loopback ones too (development, tests).
+    WEBHOOKS_ALLOW_PRIVATE_TARGETS = _flag("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_FILE_PATH = os.environ.get("MAIL_FILE_PATH", str(INSTANCE_DIR / "mail"))

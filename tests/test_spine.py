@@ -117,7 +117,11 @@ for verbs, name in (((Verb.VISITED, Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.
                     ((Verb.VISITED, Verb.LOGGED_IN, Verb.TOPIC_CREATED, Verb.POST_CREATED),
                      "leads.signals.member_present"),
                     ((Verb.USER_SUSPENDED, Verb.USER_ROLE_CHANGED, Verb.ACCOUNT_DELETED), "leads.signals.rep_left"),
-                    ((Verb.LEAD_STATUS_CHANGED,), "crm.sales.lead_won")):
+                    ((Verb.LEAD_STATUS_CHANGED,), "crm.sales.lead_won"),
+                    # Webhooks publish the lead, referral and customer events the company's CRM subscribes to.
+                    ((Verb.LEAD_CREATED, Verb.LEAD_CLAIMED, Verb.LEAD_ASSIGNED, Verb.LEAD_STATUS_CHANGED,
+                      Verb.LEAD_RETURNED, Verb.REFERRAL_CONVERTED, Verb.CUSTOMER_STAGE_CHANGED),
+                     "webhooks.delivery.activity_published")):
     for verb in verbs:
         SUBSCRIBERS[verb] = sorted([*SUBSCRIBERS.get(verb, []), name])
 

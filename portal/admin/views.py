@@ -1,4 +1,4 @@
-"""The operator's pages: users, roles, teams, suspension, API tokens, point rules and customer rules."""
+"""The operator's pages: users, roles, teams, suspension, API tokens, point rules, customer rules and lead rules."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,10 +9,14 @@ from .. import outbox
 from ..auth.models import ApiToken, Team, User
 from ..auth.services import user_by_email
 from ..auth.tokens import create_token_for, revoke_token, tokens_visible_to
+from ..community.models import Category
 from ..crm import rules as crm_rules
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import attempt, show_errors
+from ..leads import rules as lead_rules
+from ..leads.forms import LeadSettingsForm
+from ..leads.models import LeadKind, SignalKind
 from ..levels import current_levels
 from ..permissions import EARNED_BY_LEVEL, Permission, Role, require
 from ..rewards import rule_settings
@@ -206,3 +210,25 @@ def crm_settings():
         flash(_("Your form expired. Please reload the page and try again."), "error")
     return render_template("admin/crm_settings.html", form=form, values=values, errors=errors,
                            limits=crm_rules.LIMITS), 422 if errors or form.is_submitted() else 200
+
+
+@bp.route("/settings/leads", methods=["GET", "POST"])
+@require(Permission.MANAGE_SETTINGS)
+def lead_settings():
+    form = LeadSettingsForm()
+    values, errors = lead_rules.form_values(), {}
+    if form.validate_on_submit():
+        values = lead_rules.submitted_values(request.form)
+        try:
+            lead_rules.update_lead_rules(current_user, values)
+        except DomainError as error:
+            errors = {name: str(message) for name, message in error.fields.items()}
+        else:
+            flash(_("Lead rules are saved. They apply from the next signal and the next claim on."), "success")
+            return redirect(url_for("admin.lead_settings"))
+    elif form.is_submitted():
+        flash(_("Your form expired. Please reload the page and try again."), "error")
+    categories = db.session.scalars(sa.select(Category).order_by(Category.position, Category.name)).all()
+    return render_template("leads/settings.html", form=form, values=values, errors=errors, limits=lead_rules.LIMITS,
+                           signal_kinds=list(SignalKind), lead_kinds=list(LeadKind), categories=categories), \
+        422 if errors or form.is_submitted() else 200

@@ -16,4 +16,18 @@ def authenticate_bearer():
     g._login_user = user or login_manager.anonymous_user()
 
 
-from . import accounts, community, customers, leads, notifications, openapi, posts, referrals, rewards, segments, topics  # noqa: E402,F401  (routes register on bp)
+# The routes register themselves on bp as their modules load.
+from . import (  # noqa: E402,F401
+    accounts,
+    community,
+    customers,
+    leads,
+    notifications,
+    openapi,
+    posts,
+    referrals,
+    rewards,
+    segments,
+    topics,
+    webhooks,
+)

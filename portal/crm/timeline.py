@@ -21,6 +21,7 @@ from ..community.models import Topic
 from ..errors import Invalid
 from ..events import OUTSIDE_CHANNELS, Activity, Verb
 from ..extensions import db
+from ..permissions import Permission, can
 from ..sqltypes import utcnow
 from .models import CustomerNote
 from .records import get_customer
@@ -32,6 +33,10 @@ class Kind:
     done: tuple = ()       # verbs the customer's people did (customer_id)
     received: tuple = ()   # verbs done to the customer's people (subject_customer_id)
     recorded: tuple = ()   # verbs about the customer itself (customer_id; no member did them)
+    needs: object = None   # a Permission the viewer must hold to see these entries at all
+
+    def shown_to(self, viewer):
+        return self.needs is None or can(viewer, self.needs)
 
 
 KINDS = {
@@ -47,6 +52,10 @@ KINDS = {
     "notes": Kind(_l("Staff notes"), recorded=(Verb.CUSTOMER_NOTE_ADDED,)),
     "retention": Kind(_l("Retention"), recorded=(Verb.RETENTION_CASE_OPENED, Verb.RETENTION_CASE_CLOSED)),
     "announcements": Kind(_l("Announcements"), recorded=(Verb.ANNOUNCEMENT_SENT,)),
+    # Sales work on the customer's leads: only for those who may see leads (moderators read the 360 too).
+    "leads": Kind(_l("Leads"), recorded=(Verb.LEAD_CREATED, Verb.LEAD_CLAIMED, Verb.LEAD_ASSIGNED,
+                                         Verb.LEAD_STATUS_CHANGED, Verb.LEAD_RETURNED, Verb.LEAD_NOTE_ADDED),
+                  needs=Permission.WORK_LEADS),
     "changes": Kind(_l("Record changes"), done=(Verb.REGISTERED,), recorded=(
         Verb.CUSTOMER_CREATED, Verb.CUSTOMER_UPDATED, Verb.CUSTOMER_STAGE_CHANGED, Verb.CUSTOMER_TIER_CHANGED,
         Verb.CUSTOMER_VERIFIED, Verb.CUSTOMER_MEMBER_LINKED, Verb.CUSTOMER_MEMBER_UNLINKED)),
@@ -68,6 +77,7 @@ class Entry:
     topic: Topic | None = None
     note: CustomerNote | None = None
     staff: User | None = None
+    owner: User | None = None  # a lead's rep (lead events)
     member: User | None = None
     visitors: list = field(default_factory=list)
     count: int = 1         # votes received on one topic in one day are one entry
@@ -94,7 +104,7 @@ def customer_timeline(viewer, customer_id, *, kinds=None, member_id=None, before
     narrow it. Reads a fixed number of statements whatever the page holds.
     """
     customer = get_customer(viewer, customer_id)
-    kinds = _checked_kinds(kinds)
+    kinds = _checked_kinds(kinds, viewer)
     limit = max(1, min(int(limit or 50), PAGE_MAX))
     cursor = decode_cursor(before)
     rows = _merged(_side_queries(customer.id, kinds, member_id, cursor), limit + 1)
@@ -105,12 +115,13 @@ def customer_timeline(viewer, customer_id, *, kinds=None, member_id=None, before
     return customer, TimelinePage(entries, next_cursor)
 
 
-def _checked_kinds(kinds):
+def _checked_kinds(kinds, viewer=None):
+    allowed = [name for name, kind in KINDS.items() if viewer is None or kind.shown_to(viewer)]
     if not kinds:
-        return list(KINDS)
-    unknown = [kind for kind in kinds if kind not in KINDS]
+        return allowed
+    unknown = [kind for kind in kinds if kind not in allowed]
     if unknown:
-        raise Invalid(fields={"kind": _l("Choose from: %(kinds)s.", kinds=", ".join(KINDS))})
+        raise Invalid(fields={"kind": _l("Choose from: %(kinds)s.", kinds=", ".join(allowed))})
     return list(dict.fromkeys(kinds))
 
 
@@ -162,7 +173,7 @@ def _entries(rows, customer_id):
     for _side, row in rows:
         payload = row.payload or {}
         user_ids.update(i for i in (row.actor_id, row.subject_user_id, payload.get("staff_id"),
-                                    payload.get("member_id")) if i)
+                                    payload.get("member_id"), payload.get("owner_id")) if i)
         if (row.payload or {}).get("topic_id"):
             topic_ids.add(row.payload["topic_id"])
         if row.verb == Verb.CUSTOMER_NOTE_ADDED:
@@ -177,7 +188,8 @@ def _entries(rows, customer_id):
             activity=row, kind=KIND_OF_VERB[side, row.verb], received=side == "received",
             actor=users.get(row.actor_id), subject=users.get(row.subject_user_id),
             topic=topics.get(payload.get("topic_id")), note=notes.get(payload.get("note_id")),
-            staff=users.get(payload.get("staff_id")), member=users.get(payload.get("member_id"))))
+            staff=users.get(payload.get("staff_id")), member=users.get(payload.get("member_id")),
+            owner=users.get(payload.get("owner_id"))))
     return entries
 
 

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
-from ..crm.models import Customer
+from ..crm.models import Customer, LifecycleStage, ValueTier
 from ..errors import Invalid
 from ..extensions import db
 from ..sqltypes import utcnow
@@ -34,10 +34,13 @@ SEARCH_MAX = 100
 class LeadFilters:
     """What a list of leads is narrowed and ordered by; every field optional.
 
-    `owner` is a user id, "me" (the viewer) or "none" (the pool).
+    `owner` is a user id, "me" (the viewer) or "none" (the pool); `value_tier` and
+    `lifecycle_stage` are the customer's (a member's lead without a record matches neither).
     """
     status: list = field(default_factory=list)
     kind: list = field(default_factory=list)
+    value_tier: list = field(default_factory=list)
+    lifecycle_stage: list = field(default_factory=list)
     owner: str = ""
     updated_since: datetime | None = None
     q: str = ""
@@ -60,6 +63,12 @@ class LeadFilters:
         kinds = values("kind")
         if any(k not in set(LeadKind) for k in kinds):
             errors["kind"] = _l("Choose from upsell, upgrade, repurchase, referral, win_back or new_business.")
+        tiers = values("value_tier")
+        if any(t not in set(ValueTier) for t in tiers):
+            errors["value_tier"] = _l("Choose from key, valued or standard.")
+        stages = values("lifecycle_stage")
+        if any(s not in set(LifecycleStage) for s in stages):
+            errors["lifecycle_stage"] = _l("Choose a lifecycle stage from the list.")
         owner = str(args.get("owner") or "").strip()
         if owner and owner not in ("me", "none") and not owner.isdigit():
             errors["owner"] = _l("Give a user id, me or none.")
@@ -72,8 +81,20 @@ class LeadFilters:
             errors["q"] = _l("Search for at most %(n)d characters.", n=SEARCH_MAX)
         if errors:
             raise Invalid("invalid_filters", fields=errors)
-        return cls(status=list(dict.fromkeys(statuses)), kind=list(dict.fromkeys(kinds)), owner=owner,
+        return cls(status=list(dict.fromkeys(statuses)), kind=list(dict.fromkeys(kinds)),
+                   value_tier=list(dict.fromkeys(tiers)), lifecycle_stage=list(dict.fromkeys(stages)), owner=owner,
                    updated_since=since, q=q, sort=sort)
+
+    def as_args(self):
+        """The query-string arguments that give these filters back (for pager and export links)."""
+        args = {name: getattr(self, name) for name in ("status", "kind", "value_tier", "lifecycle_stage")
+                if getattr(self, name)}
+        args.update({name: getattr(self, name) for name in ("owner", "q") if getattr(self, name)})
+        if self.updated_since is not None:
+            args["updated_since"] = self.updated_since.isoformat()
+        if self.sort != "-score":
+            args["sort"] = self.sort
+        return args
 
 
 def _moment(raw, errors):
@@ -99,6 +120,13 @@ def lead_query(user, filters):
         query = query.where(Lead.status.in_(filters.status))
     if filters.kind:
         query = query.where(Lead.kind.in_(filters.kind))
+    if filters.value_tier or filters.lifecycle_stage:
+        customers = sa.select(Customer.id)
+        if filters.value_tier:
+            customers = customers.where(Customer.value_tier.in_(filters.value_tier))
+        if filters.lifecycle_stage:
+            customers = customers.where(Customer.lifecycle_stage.in_(filters.lifecycle_stage))
+        query = query.where(Lead.customer_id.in_(customers))
     if filters.owner == "me":
         query = query.where(Lead.owner_id == (user.id if user is not None else None))
     elif filters.owner == "none":

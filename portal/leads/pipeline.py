@@ -65,11 +65,16 @@ def visible_leads(user):
     return query.where(sa.or_(in_pool, Lead.owner_id == user.id))
 
 
-def get_lead(user, lead_id, *, for_update=False):
-    """A lead `user` may see; NotFound otherwise (a lead out of their scope too)."""
+def get_lead(user, lead_id, *, for_update=False, options=()):
+    """A lead `user` may see; NotFound otherwise (a lead out of their scope too).
+
+    `options` (loader options) load what a page shows with it.
+    """
     query = visible_leads(user).where(Lead.id == lead_id) if isinstance(lead_id, int) else None
     if query is not None and for_update:
         query = query.with_for_update()
+    if query is not None and options:
+        query = query.options(*options)
     lead = db.session.scalar(query) if query is not None else None
     if lead is None:
         raise NotFound("lead_not_found", _l("That lead does not exist."))

@@ -181,3 +181,26 @@ def update_lead_rules(actor, values):
     audit(actor, "settings.lead_rules_changed", None, old=asdict(before), new=asdict(after))
     db.session.commit()
     return after
+
+
+def form_values(rules=None):
+    """The rules as the settings page's fields: {"threshold": 40, "weight.<kind>.points": 40, "sla.<kind>": 3,
+    "higher_plan_tags": "a, b", "higher_plan_category_ids": [1, 2], …}."""
+    rules = rules or lead_rules()
+    values = {name: getattr(rules, name) for name in LIMITS}
+    for kind in SignalKind:
+        weight = rules.weight(kind)
+        values[f"weight.{kind}.points"], values[f"weight.{kind}.half_life_days"] = weight.points, weight.half_life_days
+    values.update({f"sla.{kind}": rules.sla(kind) for kind in LeadKind})
+    values["higher_plan_tags"] = ", ".join(rules.higher_plan_tags)
+    values["higher_plan_category_ids"] = list(rules.higher_plan_category_ids)
+    return values
+
+
+def submitted_values(form):
+    """The settings page's posted fields (a MultiDict), as check_rules reads them; missing boxes count as empty."""
+    names = [*LIMITS, *(f"weight.{kind}.{part}" for kind in SignalKind for part in ("points", "half_life_days")),
+             *(f"sla.{kind}" for kind in LeadKind), "higher_plan_tags"]
+    values = {name: form.get(name, "") for name in names}
+    values["higher_plan_category_ids"] = form.getlist("higher_plan_category_ids")
+    return values
