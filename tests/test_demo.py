@@ -272,3 +272,25 @@ def test_demo_points_match_the_ledger(runner):
     result = runner.invoke(args=["points", "verify"])
     assert result.exit_code == 0, result.output
 
+
+
+def test_demo_sales_work_leads_in_every_stage_and_the_crm_heard_each_step(runner):
+    from portal.leads.models import Lead, LeadKind, LeadSignal, LeadStatus
+    from portal.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    leads = db.session.scalars(sa.select(Lead)).all()
+    assert {lead.status for lead in leads} == set(LeadStatus)
+    assert {LeadKind.REFERRAL, LeadKind.WIN_BACK, LeadKind.NEW_BUSINESS} <= {lead.kind for lead in leads}
+    words = db.session.scalars(sa.select(LeadSignal).where(LeadSignal.kind == "intent_words")).all()
+    assert any("报价" in signal.detail["terms"] and signal.lead_id for signal in words)  # a 报价 question made one
+    won = next(lead for lead in leads if lead.status == LeadStatus.WON)
+    assert won.value and won.customer.revenue >= won.value                   # the won value is on the customer
+    assert any(lead.times_returned and lead.status == LeadStatus.POOL for lead in leads)  # the sweep returned one
+
+    [webhook] = db.session.scalars(sa.select(Webhook)).all()
+    assert webhook.active is False                                           # paused: its receiver left with the seed
+    deliveries = db.session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)).all()
+    assert {d.event for d in deliveries} >= {"lead.created", "lead.claimed", "lead.status_changed", "lead.returned",
+                                             "customer.stage_changed", "referral.converted"}
+    assert {(d.status, d.response_code, d.attempts) for d in deliveries} == {(DeliveryStatus.DELIVERED, 200, 1)}

@@ -65,6 +65,7 @@ from .content import (
     STAFF_JOINED_DAYS_AGO,
     TEAMS,
 )
+from .crm_receiver import stand_in_crm
 
 
 def seed_demo() -> dict:
@@ -93,7 +94,7 @@ def seed_demo() -> dict:
     db.session.flush()
     _opening_balances()
     db.session.commit()
-    with current_app.test_request_context():  # @mentions link to profiles through url_for
+    with current_app.test_request_context(), stand_in_crm(staff[ADMIN_EMAIL]):  # @mentions link through url_for
         now = utcnow()
         _community(now)
         _referrals(now)
