@@ -1,14 +1,8 @@
 """The whole handoff, as a company sees it: a prospect's member asks for a 报价, sales find the lead in the pool
 with its reason, a rep claims it and works it to won, the customer record takes the sale, and the company's CRM
 hears every step through a signed webhook, here a real HTTP server on 127.0.0.1."""
-import base64
-import hashlib
-import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 import sqlalchemy as sa
 
 from portal.crm.models import Customer, LifecycleStage, ValueTier
@@ -18,50 +12,13 @@ from portal.permissions import Role
 from tests.community_factories import established, make_category
 from tests.crm_factories import make_customer
 
+# The webhooks tests' fixtures: an app that may send to 127.0.0.1, and a receiver there.
+from tests.test_webhooks import app, receiver, signature_is_valid  # noqa: F401,F811
+
 EVENTS = ["lead.created", "lead.claimed", "lead.status_changed", "customer.stage_changed"]
 
 
-class Receiver(BaseHTTPRequestHandler):
-    """The company's CRM end: keeps every delivery it gets and answers 204."""
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.deliveries.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.deliveries = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def app(make_app):
-    app = make_app(WEBHOOKS_ALLOW_PRIVATE_TARGETS=True)
-    with app.app_context():
-        yield app
-
-
-def signature_is_valid(secret, delivery):
-    """Standard Webhooks: v1,base64(HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>"))."""
-    headers = delivery["headers"]
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + delivery["body"]
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(f"v1,{expected}", given) for given in headers["webhook-signature"].split())
-
-
-def test_a_chinese_quote_question_becomes_a_won_sale_and_the_crm_hears_each_step(app, make_user, bearer, receiver):
+def test_a_chinese_quote_question_becomes_a_won_sale_and_the_crm_hears_each_step(app, make_user, bearer, receiver):  # noqa: F811
     admin, rep = make_user(Role.ADMIN), make_user(Role.SALES)
     created = app.test_client().post("/api/v1/webhooks", headers=bearer(admin), json={
         "url": f"http://127.0.0.1:{receiver.server_port}/hooks/teahouse", "events": EVENTS})
@@ -93,7 +50,7 @@ def test_a_chinese_quote_question_becomes_a_won_sale_and_the_crm_hears_each_step
     assert str(customer.revenue) == "48000.00" and customer.value_tier == ValueTier.KEY
     assert customer.lifecycle_stage == LifecycleStage.CUSTOMER
 
-    received = [(json.loads(d["body"])["type"], d) for d in receiver.deliveries]
+    received = [(json.loads(d["body"])["type"], d) for d in receiver.requests]
     steps = [(kind, json.loads(d["body"])["data"].get("to_status")) for kind, d in received]
     assert steps == [("lead.created", None), ("lead.claimed", None), ("lead.status_changed", "contacted"),
                      ("lead.status_changed", "qualified"), ("lead.status_changed", "won"),
@@ -108,12 +65,12 @@ def test_a_chinese_quote_question_becomes_a_won_sale_and_the_crm_hears_each_step
     assert {item["message_id"] for item in log["items"]} == {d["headers"]["webhook-id"] for _, d in received}
 
 
-def test_a_tampered_body_fails_the_signature_check(app, make_user, bearer, receiver):
+def test_a_tampered_body_fails_the_signature_check(app, make_user, bearer, receiver):  # noqa: F811
     """The check above can fail: the same check refuses a body changed on the way."""
     admin = make_user(Role.ADMIN)
     webhook = app.test_client().post("/api/v1/webhooks", headers=bearer(admin), json={
         "url": f"http://127.0.0.1:{receiver.server_port}/hooks", "events": ["lead.created"]}).get_json()
     app.test_client().post(f"/api/v1/webhooks/{webhook['id']}/ping", headers=bearer(admin))
-    [delivery] = receiver.deliveries
+    [delivery] = receiver.requests
     assert signature_is_valid(webhook["secret"], delivery)
     assert not signature_is_valid(webhook["secret"], {**delivery, "body": delivery["body"].replace(b"}", b" }", 1)})
