@@ -26,7 +26,7 @@ from .community import PAGE_QUERY, PageArgs, PageOut
 from .spec import documented, dump, parse
 
 LEAD_QUERY = {**PAGE_QUERY, "status": "string", "kind": "string", "owner": "string", "updated_since": "string",
-              "q": "string", "sort": "string"}
+              "value_tier": "string", "lifecycle_stage": "string", "q": "string", "sort": "string"}
 
 
 class PersonOut(BaseModel):
