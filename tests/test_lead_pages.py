@@ -511,3 +511,21 @@ def test_the_sales_pages_take_a_fixed_number_of_queries(app, manager, rep, other
         pipeline.add_note(manager, busy.id, f"Note {n}")
     urls[3] = f"/sales/leads/{busy.id}"
     assert {url: queries(client, url) for url in urls} == {url: few[old] for url, old in zip(urls, few, strict=True)}
+
+
+def test_lead_work_is_on_the_360_timeline_only_for_those_who_work_leads(app, lead, rep, make_user, bearer):
+    """Sales pipeline entries are sales' business: a rep holding the lead reads them on the 360, moderators don't."""
+    from portal.leads import pipeline
+
+    pipeline.claim(rep, lead.id)
+    pipeline.add_note(rep, lead.id, "Called Li Wei; quote on Friday.")
+    url = f"/api/v1/customers/{lead.customer_id}/timeline"
+    kinds = {entry["kind"] for entry in app.test_client().get(url, headers=bearer(rep)).get_json()["items"]}
+    assert "leads" in kinds
+    moderator = make_user(Role.MODERATOR)
+    seen = app.test_client().get(url, headers=bearer(moderator)).get_json()["items"]
+    assert seen and "leads" not in {entry["kind"] for entry in seen}
+    assert app.test_client().get(f"{url}?kind=leads", headers=bearer(moderator)).status_code == 422
+    page = app.test_client(user=moderator).get(f"/staff/customers/{lead.customer_id}")
+    assert page.status_code == 200 and "Yunfan Logistics" in html_of(page)
+    assert "quote on Friday" not in html_of(page) and "Zhao Rep" not in html_of(page)
