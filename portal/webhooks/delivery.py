@@ -102,7 +102,8 @@ def queue_delivery(webhook, name, body):
 
 
 def send_again(delivery):
-    """Queue one more send of a delivery; a send still waiting for its retry is brought forward instead."""
+    """Queue one more send of a delivery in the caller's transaction; a send still waiting for its retry is
+    brought forward instead."""
     outbox.enqueue(TOPIC, {"delivery_id": delivery.id}, dedup_key=f"delivery:{delivery.id}")
 
 
