@@ -42,6 +42,9 @@ ACTION_LABELS = {
     "customer.note_added": _l("Customer note added"),
     "customer.touchpoint_recorded": _l("Touchpoint recorded"),
     "settings.lead_rules_changed": _l("Lead rules changed"),
+    "post.marked_official": _l("Answer marked official"),
+    "post.unmarked_official": _l("Official answer mark taken off"),
+    "member_note.added": _l("Staff note added"),
     "lead.post_flagged": _l("Post flagged as a lead"),
     "lead.claimed": _l("Lead claimed"),
     "lead.assigned": _l("Lead assigned"),
@@ -53,6 +56,16 @@ ACTION_LABELS = {
     "webhook.secret_rotated": _l("Webhook secret rotated"),
     "webhook.redelivered": _l("Webhook delivery sent again"),
     "webhook.pinged": _l("Webhook test ping sent"),
+    "lead.note_added": _l("Lead note added"),
+    "topic.moved": _l("Topic moved to another category"),
+    "topic.pinned": _l("Topic pinned or unpinned"),
+    "topic.locked": _l("Topic locked or unlocked"),
+    "topic.closed_as_duplicate": _l("Topic closed as a duplicate or reopened"),
+    "topic.edited": _l("Topic title or tags changed by staff"),
+    "topic.idea_status_changed": _l("Idea status changed"),
+    "topic.answer_changed": _l("Accepted answer changed by staff"),
+    "post.edited": _l("Post edited by staff"),
+    "post.deleted": _l("Post deleted by staff"),
 }
 
 

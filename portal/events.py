@@ -56,6 +56,8 @@ class Verb(enum.StrEnum):
     VOTE_REVERSED = "post.vote_reversed"
     ANSWER_ACCEPTED = "answer.accepted"
     ANSWER_UNACCEPTED = "answer.unaccepted"
+    # A moderator marked (or unmarked) a staff answer as the official one; the payload says which.
+    POST_MARKED_OFFICIAL = "post.marked_official"
     IDEA_STATUS_CHANGED = "idea.status_changed"
     FOLLOWED = "follow.created"
     REFERRAL_INVITED = "referral.invited"

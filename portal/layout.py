@@ -22,6 +22,7 @@ STAFF_PAGES = (
     (Permission.MANAGE_SETTINGS, "admin.reward_settings", _l("Points & levels")),
     (Permission.MANAGE_SETTINGS, "admin.crm_settings", _l("Customer rules")),
     (Permission.MANAGE_SETTINGS, "admin.lead_settings", _l("Lead rules")),
+    (Permission.VIEW_AUDIT_LOG, "admin.audit_log", _l("Audit log")),
     (Permission.VIEW_ANALYTICS, "referrals.staff_funnel", _l("Referrals")),
 )
 

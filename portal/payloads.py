@@ -159,6 +159,12 @@ class AnswerUnaccepted(AnswerAccepted):
     pass
 
 
+class PostMarkedOfficial(TopicEvent):
+    author_id: int = Field(description="The staff member who wrote the answer.")
+    official: bool = Field(description="true when marked, false when the mark was taken off.")
+    previous_post_id: int | None = Field(default=None, description="The answer that was official before, if any.")
+
+
 class IdeaStatusChanged(TopicEvent):
     status: str
     previous: str | None
@@ -335,6 +341,7 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.VOTE_REVERSED: VoteReversed,
     Verb.ANSWER_ACCEPTED: AnswerAccepted,
     Verb.ANSWER_UNACCEPTED: AnswerUnaccepted,
+    Verb.POST_MARKED_OFFICIAL: PostMarkedOfficial,
     Verb.IDEA_STATUS_CHANGED: IdeaStatusChanged,
     Verb.FOLLOWED: Followed,
     Verb.REFERRAL_INVITED: ReferralInvited,

@@ -73,7 +73,8 @@ def test_question_answered_voted_and_accepted(client, bearer, established, qa):
     assert {k: topic[k] for k in ("category_id", "kind", "title", "tags", "reply_count", "solved_post_id")} == {
         "category_id": qa.id, "kind": "question", "title": "How do I export a dashboard?", "tags": ["export"],
         "reply_count": 0, "solved_post_id": None}
-    assert topic["author"] == {"id": asker.id, "name": asker.name, "username": asker.username, "level": "newcomer"}
+    assert topic["author"] == {"id": asker.id, "name": asker.name, "username": asker.username, "level": "newcomer",
+                               "staff": False}
 
     early = client.post(f"/api/v1/topics/{topic['id']}/posts", json={"body": "Try the *Share* menu."},
                         headers=first_h)

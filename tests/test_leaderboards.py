@@ -292,10 +292,10 @@ def test_the_api_lists_a_board_in_the_list_shape(client, trio, two_categories, b
     give(li, 300)
     body = client.get("/api/v1/leaderboards?period=all&per_page=2").get_json()
     assert body["items"] == [
-        {"rank": 1, "user": {"id": li.id, "name": "Li Wei", "username": li.username, "level": "regular"},
-         "points": 300},
+        {"rank": 1, "user": {"id": li.id, "name": "Li Wei", "username": li.username, "level": "regular",
+                             "staff": False}, "points": 300},
         {"rank": 2, "user": {"id": emma.id, "name": "Emma Schneider", "username": emma.username,
-                             "level": "newcomer"}, "points": 2},
+                             "level": "newcomer", "staff": False}, "points": 2},
     ]
     assert (body["page"], body["per_page"], body["total"], body["period"]) == (1, 2, 3, "all")
     assert body["category"] is None and body["since"] is None and body["mine"] is None

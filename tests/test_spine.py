@@ -94,6 +94,7 @@ SUBSCRIBERS = {
     Verb.ANSWER_ACCEPTED: [FRESHNESS, TOUCH, "notifications.subscribers.on_accepted", BADGES,
                            "rewards.subscribers.answer_accepted"],
     Verb.ANSWER_UNACCEPTED: [FRESHNESS, "rewards.subscribers.answer_unaccepted"],
+    Verb.POST_MARKED_OFFICIAL: [FRESHNESS],
     Verb.IDEA_STATUS_CHANGED: [FRESHNESS, "notifications.subscribers.on_idea_status", BADGES],
     Verb.REFERRAL_SIGNED_UP: [BADGES, "rewards.subscribers.referral_signed_up"],
     Verb.REFERRAL_CONVERTED: [BADGES, "rewards.subscribers.referral_converted"],

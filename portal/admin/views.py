@@ -1,6 +1,8 @@
-"""The operator's pages: users, roles, teams, suspension, API tokens, point rules, customer rules and lead rules."""
+"""The operator's pages: users, roles, teams, suspension, API tokens, point rules, customer rules, lead rules and
+the audit log."""
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -11,17 +13,19 @@ from ..auth.services import user_by_email
 from ..auth.tokens import create_token_for, revoke_token, tokens_visible_to
 from ..community.models import Category
 from ..crm import rules as crm_rules
-from ..errors import DomainError
+from ..errors import DomainError, Invalid
 from ..extensions import db
 from ..forms import attempt, show_errors
 from ..leads import rules as lead_rules
 from ..leads.forms import LeadSettingsForm
 from ..leads.models import LeadKind, SignalKind
 from ..levels import current_levels
+from ..moderation import notes as member_notes
+from ..moderation.forms import MemberNoteForm
 from ..permissions import EARNED_BY_LEVEL, Permission, Role, require
 from ..rewards import rule_settings
 from ..rewards.rules import Rule
-from . import services
+from . import audit_log, services
 from .forms import NewTeamForm, NewTokenForm, RewardSettingsForm, RoleForm, SuspendForm, TeamForm
 
 bp = Blueprint("admin", __name__)
@@ -31,6 +35,11 @@ bp = Blueprint("admin", __name__)
 def operations_facts():
     # Every admin page says when side effects (mail, later webhooks) have stopped going out.
     return {"parked_messages": outbox.parked_count()}
+
+
+@bp.app_template_filter("audit_value")
+def audit_value(value):
+    return audit_log.readable(value)
 
 
 def role_choices():
@@ -56,6 +65,10 @@ def users():
 @bp.route("/users/<int:user_id>", methods=["GET"])
 @require(Permission.MANAGE_USERS)
 def user_detail(user_id):
+    return _user_page(user_id)
+
+
+def _user_page(user_id, note_form=None, status=200):
     user = services.get_manageable_user(user_id)
     role_form = RoleForm(role=user.role.value)
     role_form.role.choices = role_choices()
@@ -64,7 +77,24 @@ def user_detail(user_id):
     return render_template("admin/user.html", user=user, role_form=role_form, team_form=team_form,
                            suspend_form=SuspendForm(),
                            can_have_team=user.role in (Role.SALES, Role.SALES_MANAGER),
-                           audit_entries=services.audit_entries_for(user))
+                           audit_entries=services.audit_entries_for(user),
+                           notes=member_notes.notes_on(current_user, user.id),
+                           note_form=note_form or MemberNoteForm(formdata=None)), status
+
+
+@bp.post("/users/<int:user_id>/notes")
+@require(Permission.MANAGE_USERS)
+def add_note(user_id):
+    form = MemberNoteForm()
+    if form.validate_on_submit():
+        try:
+            member_notes.add_member_note(current_user, user_id, form.body.data)
+        except DomainError as error:
+            show_errors(form, error)
+            return _user_page(user_id, form, error.status)
+        flash(_("Note added."), "success")
+        return _back_to(user_id)
+    return _user_page(user_id, form, 422)
 
 
 def _back_to(user_id):
@@ -232,3 +262,25 @@ def lead_settings():
     return render_template("leads/settings.html", form=form, values=values, errors=errors, limits=lead_rules.LIMITS,
                            signal_kinds=list(SignalKind), lead_kinds=list(LeadKind), categories=categories), \
         422 if errors or form.is_submitted() else 200
+
+
+@bp.get("/audit", endpoint="audit_log")
+@require(Permission.VIEW_AUDIT_LOG)
+def audit_log_page():
+    try:
+        filters, errors = audit_log.AuditFilters.from_args(request.args, tz=get_timezone()), {}
+    except Invalid as error:
+        filters, errors = audit_log.AuditFilters(tz=get_timezone()), error.fields
+    page = audit_log.audit_page(filters) if not errors else None
+    return render_template("admin/audit_log.html", page=page, rows=audit_log.page_rows(page.items) if page else [],
+                           filters=filters, args=filters.as_args() if not errors else {}, submitted=request.args,
+                           filter_errors=errors, choices=audit_log.filter_choices()), 422 if errors else 200
+
+
+@bp.get("/audit.csv", endpoint="audit_log_csv")
+@require(Permission.VIEW_AUDIT_LOG)
+def audit_log_csv():
+    filters = audit_log.AuditFilters.from_args(request.args, tz=get_timezone())
+    body = audit_log.export_csv(audit_log.audit_query(filters))
+    return Response(stream_with_context(body), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit-log.csv"})

@@ -19,6 +19,7 @@ def authenticate_bearer():
 # The routes register themselves on bp as their modules load.
 from . import (  # noqa: E402,F401
     accounts,
+    audit,
     community,
     customers,
     leads,

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from flask import jsonify
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from ..community import follows, topics
 from ..community.access import is_moderator, readable_categories
@@ -64,6 +64,9 @@ class AuthorOut(BaseModel):
     name: str
     username: str
     level: str = Field(description="The author's level key, e.g. newcomer, regular.")
+    staff: bool = Field(validation_alias=AliasChoices("staff", "is_community_staff"),
+                        description="Community staff (moderators, admins), shown with a staff flair; "
+                                    "never true for sales.")
 
     @field_validator("level", mode="before")
     @classmethod
@@ -95,6 +98,7 @@ class TopicOut(BaseModel):
     reply_count: int
     score: int
     solved_post_id: int | None
+    official_post_id: int | None = Field(description="The staff answer marked official (questions only).")
     idea_status: IdeaStatus | None
     pinned: bool
     locked: bool
@@ -121,6 +125,8 @@ class PostOut(BaseModel):
     html: str = Field(description="Sanitized HTML rendered from the Markdown source.")
     source: str | None = Field(description="The Markdown source; null unless you wrote the post or moderate.")
     score: int
+    official: bool = Field(validation_alias=AliasChoices("official", "is_official"),
+                           description="Whether community staff marked this answer as the official one.")
     reply_to_id: int | None
     created_at: datetime
     edited_at: datetime | None
@@ -135,7 +141,7 @@ class PostPage(PageOut):
 
 class TopicDetailOut(TopicOut):
     posts: PostPage = Field(description="One page of posts in reading order (questions: accepted answer first, "
-                                        "then by votes).")
+                                        "then the official answer, then by votes).")
     my_votes: dict[str, int] = Field(description="Your votes on this page's posts: {post id: 1 or -1}.")
 
 

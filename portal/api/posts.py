@@ -1,11 +1,11 @@
-"""Posts over the API: reply, edit, delete, history, votes and flags."""
+"""Posts over the API: reply, edit, delete, history, votes, flags and official answers."""
 from datetime import datetime
 
 from flask import jsonify
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from ..community import flags, posts, votes
+from ..community import flags, official, posts, votes
 from ..community.models import FlagReason
 from ..permissions import Permission, require, require_login
 from . import bp
@@ -120,6 +120,23 @@ def vote(post_id):
 @documented("Take back your vote", response=PostOut, tag="community", errors=(401, 403, 404))
 def retract_vote(post_id):
     return jsonify(post_out(votes.retract(current_user, post_id), current_user))
+
+
+@bp.post("/posts/<int:post_id>/official")
+@require(Permission.MODERATE)
+@documented("Mark a staff answer as its question's official answer (moderators and admins); "
+            "any other official answer loses the mark", response=PostOut, tag="community",
+            errors=(401, 403, 404, 409, 422))
+def mark_official(post_id):
+    return jsonify(post_out(official.mark_official(current_user, post_id), current_user))
+
+
+@bp.delete("/posts/<int:post_id>/official")
+@require(Permission.MODERATE)
+@documented("Take the official mark off an answer (moderators and admins)", response=PostOut, tag="community",
+            errors=(401, 403, 404, 409))
+def unmark_official(post_id):
+    return jsonify(post_out(official.unmark_official(current_user, post_id), current_user))
 
 
 @bp.post("/posts/<int:post_id>/flags")

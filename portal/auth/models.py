@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..levels import level_named
-from ..permissions import STAFF_ROLES, Role, can
+from ..permissions import ROLE_PERMISSIONS, STAFF_ROLES, Permission, Role, can
 from ..sqltypes import UTCDateTime, str_enum, utcnow
 
 
@@ -82,6 +82,11 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self):
         return self.role in STAFF_ROLES
+
+    @property
+    def is_community_staff(self):
+        """Moderators and admins: the staff members see flaired on posts. Sales are staff, but not community staff."""
+        return Permission.MODERATE in ROLE_PERMISSIONS[Role(self.role)]
 
     def can(self, permission):
         return can(self, permission)

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..audit import audit
 from ..errors import Conflict, Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
@@ -43,6 +44,7 @@ def accept(actor, topic_id, post_id, *, now=None):
         _record_unaccept(actor, topic, previous_id, now)
     record_activity(Verb.ANSWER_ACCEPTED, actor=actor, obj=post, occurred_at=now,
                     payload=AnswerAccepted(topic_id=topic.id, answerer_id=post.author_id, asker_id=topic.author_id))
+    _audit_for_asker(actor, topic, previous_id, post.id, now)
     db.session.commit()
     return topic
 
@@ -56,8 +58,16 @@ def unaccept(actor, topic_id, *, now=None):
     if not _switch_answer(topic, previous_id, None):
         return _after_losing_a_race(actor, topic_id, wanted=None)
     _record_unaccept(actor, topic, previous_id, now)
+    _audit_for_asker(actor, topic, previous_id, None, now)
     db.session.commit()
     return topic
+
+
+def _audit_for_asker(actor, topic, previous_id, new_id, now):
+    """A moderator deciding the answer of someone else's question is a staff action: audited."""
+    if actor.id != topic.author_id:
+        audit(actor, "topic.answer_changed", topic, now=now, before={"solved_post_id": previous_id},
+              after={"solved_post_id": new_id})
 
 
 def _switch_answer(topic, expected_id, new_id):

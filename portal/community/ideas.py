@@ -2,6 +2,7 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..audit import audit
 from ..errors import Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
@@ -47,6 +48,9 @@ def apply_idea_status(actor, topic, status, reply="", *, now=None):
     db.session.add(change)
     topic.idea_status = status
     db.session.flush()
+    audit(actor, "topic.idea_status_changed", topic, now=now,
+          before={"idea_status": previous.value if previous else None}, after={"idea_status": status.value},
+          reply=reply[:500])
     record_activity(Verb.IDEA_STATUS_CHANGED, actor=actor, obj=topic, occurred_at=now,
                     payload=IdeaStatusChanged(topic_id=topic.id, status=status.value,
                                               previous=previous.value if previous else None, change_id=change.id))

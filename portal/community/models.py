@@ -99,6 +99,8 @@ class Topic(db.Model):
     post_count: Mapped[int] = mapped_column(default=0)
     score: Mapped[int] = mapped_column(default=0)
     solved_post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id", use_alter=True))
+    # The community staff's official answer: one column, so a topic never has two.
+    official_post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id", use_alter=True))
     idea_status: Mapped[IdeaStatus | None] = mapped_column(str_enum(IdeaStatus))
     pinned: Mapped[bool] = mapped_column(default=False)
     locked: Mapped[bool] = mapped_column(default=False)
@@ -149,6 +151,11 @@ class Post(db.Model):
     @property
     def is_visible(self):
         return self.deleted_at is None and self.hidden_at is None
+
+    @property
+    def is_official(self):
+        """Whether community staff marked this answer as its question's official one."""
+        return self.topic.official_post_id == self.id
 
 
 class PostRevision(db.Model):

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..permissions import Permission, Role, can
 from . import access, follows, posts, reading, topics
 from .models import Category, FollowTarget, IdeaStatusChange, Post, Topic, TopicKind
+from .official import may_be_official
 
 
 def _signed_in(user):
@@ -81,11 +82,14 @@ class PostEntry:
     post: Post
     my_vote: int = 0
     accepted: bool = False
+    official: bool = False
     can_vote: bool = False
     can_downvote: bool = False
     can_edit: bool = False
     can_flag: bool = False
     can_accept: bool = False
+    can_mark_official: bool = False
+    can_unmark_official: bool = False
     can_quote: bool = False
 
 
@@ -151,12 +155,15 @@ def _entry(user, topic, post, my_vote, moderator, reply_state, may_flag):
     may_accept = is_question and post.number != 1 and (moderator or (_signed_in(user) and topic.author_id == user.id))
     may_vote = can(user, Permission.VOTE) and not own and not topic.deleted_at
     first_of_idea = topic.kind == TopicKind.IDEA and post.number == 1
+    is_official = topic.official_post_id == post.id
     return PostEntry(
-        post=post, my_vote=my_vote, accepted=topic.solved_post_id == post.id,
+        post=post, my_vote=my_vote, accepted=topic.solved_post_id == post.id, official=is_official,
         can_vote=may_vote, can_downvote=may_vote and not first_of_idea,
         can_edit=(own or moderator) and open_to_edit,
         can_flag=may_flag and not own and post.hidden_at is None,
-        can_accept=may_accept, can_quote=reply_state == REPLY_OPEN,
+        can_accept=may_accept, can_mark_official=moderator and not is_official and may_be_official(post, topic),
+        can_unmark_official=moderator and is_official and not topic.deleted_at,
+        can_quote=reply_state == REPLY_OPEN,
     )
 
 

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..audit import audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
@@ -92,6 +93,9 @@ def edit_post(editor, post_id, body, *, title=None, now=None):
     if content.source == post.source and (new_title is None or new_title == topic.title):
         return post
     now = now or utcnow()
+    if editor.id != post.author_id:  # a moderator's hand on someone else's words
+        audit(editor, "post.edited", post, now=now, revision=post.revision_count + 1,
+              **_changed_words(post, topic, content.source, new_title))
     post.revision_count += 1
     db.session.add(PostRevision(post_id=post.id, number=post.revision_count, editor_id=editor.id, created_at=now,
                                 source=post.source, title=topic.title if post.number == 1 else None))
@@ -103,6 +107,16 @@ def edit_post(editor, post_id, body, *, title=None, now=None):
                     payload=PostEdited(topic_id=topic.id, revision=post.revision_count))
     db.session.commit()
     return post
+
+
+def _changed_words(post, topic, source, title, limit=1000):
+    """{"before": …, "after": …} of a post's text (cut at `limit`) and title, for the audit log."""
+    before, after = {}, {}
+    if source != post.source:
+        before["body"], after["body"] = post.source[:limit], source[:limit]
+    if title and title != topic.title:
+        before["title"], after["title"] = topic.title, title
+    return {"before": before, "after": after}
 
 
 def delete_post(actor, post_id, *, now=None):
@@ -120,9 +134,14 @@ def delete_post(actor, post_id, *, now=None):
     was_solution = topic.solved_post_id == post.id
     if was_solution:
         topic.solved_post_id = None
+    if topic.official_post_id == post.id:
+        topic.official_post_id = None
     record_activity(Verb.POST_DELETED, actor=actor, obj=post, occurred_at=now,
                     payload=PostDeleted(topic_id=topic.id, author_id=post.author_id, was_solution=was_solution,
                                         by_moderator=post.author_id != actor.id))
+    if post.author_id != actor.id:
+        audit(actor, "post.deleted", post, now=now, topic_id=topic.id, author_id=post.author_id,
+              whole_topic=post.number == 1, before={"deleted": False}, after={"deleted": True})
     db.session.commit()
     return post
 
@@ -139,7 +158,7 @@ def revisions(user, post_id):
 def topic_posts(user, topic, *, page=1, per_page=None):
     """One page of a topic's posts in reading order, authors and quotes loaded.
 
-    Questions list the accepted answer first, then by votes, then by time;
+    Questions list the accepted answer first, then the official answer, then by votes, then by time;
     other topics read in order. The first post always opens page one.
     """
     query = (sa.select(Post).where(Post.topic_id == topic.id, visible_posts_clause(user))
@@ -151,12 +170,14 @@ def topic_posts(user, topic, *, page=1, per_page=None):
 
 def reading_order(topic):
     """ORDER BY for a topic's posts: in order, or for questions the question, the accepted answer,
-    then answers by votes."""
+    the official (staff) answer, then answers by votes."""
     if topic.kind != TopicKind.QUESTION:
         return [Post.number]
     order = [sa.case((Post.number == 1, 0), else_=1)]
     if topic.solved_post_id:
         order.append(sa.case((Post.id == topic.solved_post_id, 0), else_=1))
+    if topic.official_post_id:
+        order.append(sa.case((Post.id == topic.official_post_id, 0), else_=1))
     return [*order, Post.score.desc(), Post.created_at, Post.id]
 
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..audit import audit
 from ..errors import Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
@@ -160,22 +161,31 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
         _check_duplicate_target(actor, topic, duplicate_of_id)
     if idea_status is not None:
         check_idea_status(topic, idea_status, status_reply)
-    _change_details(actor, topic, title, tags, now)
+    # Staff acting on someone else's topic are audited; members using what their level unlocks are not.
+    staff_on_others = is_moderator(actor) and actor.id != topic.author_id
+    _change_details(actor, topic, title, tags, now, audited=staff_on_others)
     if moving:
         record_activity(Verb.TOPIC_MOVED, actor=actor, obj=topic, occurred_at=now, payload=TopicMoved(
             topic_id=topic.id, from_category_id=topic.category_id, to_category_id=category.id))
+        audit(actor, "topic.moved", topic, now=now, before={"category_id": topic.category_id},
+              after={"category_id": category.id})
         topic.category_id = category.id
     if duplicate_of_id is not _UNSET and duplicate_of_id != topic.duplicate_of_id:
+        if staff_on_others:
+            audit(actor, "topic.closed_as_duplicate", topic, now=now, before={"duplicate_of_id": topic.duplicate_of_id},
+                  after={"duplicate_of_id": duplicate_of_id})
         topic.duplicate_of_id = duplicate_of_id
         record_activity(Verb.TOPIC_CLOSED_AS_DUPLICATE, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicClosedAsDuplicate(topic_id=topic.id, original_id=duplicate_of_id))
     if idea_status is not None:
         apply_idea_status(actor, topic, idea_status, status_reply, now=now)
     if pinned is not None and pinned != topic.pinned:
+        audit(actor, "topic.pinned", topic, now=now, before={"pinned": topic.pinned}, after={"pinned": pinned})
         topic.pinned = pinned
         record_activity(Verb.TOPIC_PINNED, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicPinned(topic_id=topic.id, pinned=pinned))
     if locked is not None and locked != topic.locked:
+        audit(actor, "topic.locked", topic, now=now, before={"locked": topic.locked}, after={"locked": locked})
         topic.locked = locked
         record_activity(Verb.TOPIC_LOCKED, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicLocked(topic_id=topic.id, locked=locked))
@@ -204,12 +214,13 @@ def may_close_duplicates(user):
     return can(user, Permission.CLOSE_DUPLICATES)
 
 
-def _change_details(actor, topic, title, tags, now):
-    """A new title (kept in the first post's history) and tag set; one TOPIC_EDITED activity if either changed.
+def _change_details(actor, topic, title, tags, now, *, audited=False):
+    """A new title (kept in the first post's history) and tag set; one TOPIC_EDITED activity if either changed
+    (and, `audited`, one audit entry with the old and new values).
 
     Both are checked before either is written.
     """
-    changed = []
+    changed, before, after = [], {}, {}
     title = clean_title(title) if title is not None else None
     new_tags = resolve_tags(actor, tags) if tags is not None else None
     if title is not None and title != topic.title:
@@ -217,14 +228,18 @@ def _change_details(actor, topic, title, tags, now):
         first.revision_count += 1
         db.session.add(PostRevision(post_id=first.id, number=first.revision_count, editor_id=actor.id,
                                     source=first.source, title=topic.title, created_at=now))
+        before["title"], after["title"] = topic.title, title
         topic.title = title
         changed.append("title")
     if new_tags is not None and [t.name for t in new_tags] != [t.name for t in topic.tags]:
+        before["tags"], after["tags"] = [t.name for t in topic.tags], [t.name for t in new_tags]
         topic.tags = new_tags
         changed.append("tags")
     if changed:
         record_activity(Verb.TOPIC_EDITED, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicEdited(topic_id=topic.id, fields=changed))
+        if audited:
+            audit(actor, "topic.edited", topic, now=now, before=before, after=after)
 
 
 def _check_duplicate_target(actor, topic, original_id):

@@ -21,7 +21,7 @@ from ..inputs import as_id, page_number
 from ..permissions import Permission, require, require_login
 from ..sqltypes import utcnow
 from ..urls import is_local_path
-from . import answers, flags, follows, ideas, pages, posts, reading, topics, votes
+from . import answers, flags, follows, ideas, official, pages, posts, reading, topics, votes
 from .forms import (
     AcceptForm,
     ActionForm,
@@ -338,6 +338,24 @@ def unaccept(topic_id):
 
 
 # -- staff -------------------------------------------------------------------------------------
+
+@bp.post("/p/<int:post_id>/official")
+@require(Permission.MODERATE)
+def mark_official(post_id):
+    form = ActionForm()
+    if _valid(form):
+        attempt(official.mark_official, current_user, post_id, done=_("The answer is marked official."))
+    return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
+
+
+@bp.post("/p/<int:post_id>/unofficial")
+@require(Permission.MODERATE)
+def unmark_official(post_id):
+    form = ActionForm()
+    if _valid(form):
+        attempt(official.unmark_official, current_user, post_id, done=_("The answer is no longer marked official."))
+    return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
+
 
 @bp.post("/t/<int:topic_id>/idea-status")
 @require(Permission.MODERATE)

@@ -282,6 +282,7 @@ def add_note(actor, lead_id, body, *, now=None):
     record_activity(Verb.LEAD_NOTE_ADDED, actor=actor, obj=lead, customer_id=lead.customer_id, occurred_at=now,
                     payload=LeadNoteAdded(lead_id=lead.id, kind=lead.kind, score=lead.score, member_id=lead.member_id,
                                           note_id=note.id))
+    audit(actor, "lead.note_added", lead, now=now, note_id=note.id)
     db.session.commit()
     return note
 

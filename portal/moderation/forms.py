@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .links import REASON_MAX
+from .notes import NOTE_MAX
 
 _required = DataRequired(message=_l("This field is required."))
 
@@ -18,3 +19,9 @@ class LinkAccountsForm(FlaskForm):
 
 class LinkActionForm(FlaskForm):
     """The CSRF token of a link's buttons."""
+
+
+class MemberNoteForm(FlaskForm):
+    """A staff note on a member; the service checks the body (required, NOTE_MAX characters)."""
+    body = TextAreaField(_l("New note"), description=_l("Only moderators and admins see notes, never the member."),
+                         render_kw={"maxlength": NOTE_MAX, "rows": 3})

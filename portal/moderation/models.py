@@ -28,3 +28,19 @@ class AccountLink(db.Model):
     user_a = relationship("User", foreign_keys=[user_a_id])
     user_b = relationship("User", foreign_keys=[user_b_id])
     created_by = relationship("User", foreign_keys=[created_by_id])
+
+
+class MemberNote(db.Model):
+    """What community staff note about a member, for each other; members never see these."""
+
+    __tablename__ = "member_notes"
+    __table_args__ = (sa.Index("ix_member_notes_member_time", "member_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member = relationship("User", foreign_keys=[member_id])
+    author = relationship("User", foreign_keys=[author_id])
