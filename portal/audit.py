@@ -66,6 +66,9 @@ ACTION_LABELS = {
     "topic.answer_changed": _l("Accepted answer changed by staff"),
     "post.edited": _l("Post edited by staff"),
     "post.deleted": _l("Post deleted by staff"),
+    "review.approved": _l("Post approved in the review queue"),
+    "review.hidden": _l("Post hidden from the review queue"),
+    "settings.moderation_rules_changed": _l("Moderation rules changed"),
 }
 
 

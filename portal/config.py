@@ -70,6 +70,8 @@ class Config:
     CRM_NIGHTLY_HOUR = _int("CRM_NIGHTLY_HOUR", 3)
     # The UTC hour of the leads' daily run (neglected leads back to the pool, record-based signals, decay).
     LEADS_DAILY_HOUR = _int("LEADS_DAILY_HOUR", 4)
+    # The UTC hour the moderators' daily digest of review items older than a day is mailed.
+    MODERATION_DIGEST_HOUR = _int("MODERATION_DIGEST_HOUR", 7)
 
     # Page cache for anonymous readers: in-process by default, Redis when REDIS_URL is set.
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache")

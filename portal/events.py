@@ -50,6 +50,11 @@ class Verb(enum.StrEnum):
     POST_DELETED = "post.deleted"
     POST_FLAGGED = "post.flagged"
     POST_HIDDEN = "post.hidden"
+    # Stored but waiting for a moderator before publication (portal/moderation/holds.py); approving it records
+    # the TOPIC_CREATED or POST_CREATED that publishing would have.
+    POST_HELD = "post.held"
+    # A moderator approved or hid a post from the review queue.
+    REVIEW_DECIDED = "post.review_decided"
     VOTED = "post.voted"
     VOTE_RETRACTED = "post.vote_retracted"
     # A moderator took back a vote (sockpuppets); the voter is in the payload.

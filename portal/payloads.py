@@ -127,6 +127,27 @@ class PostFlagged(TopicEvent):
 class PostHidden(TopicEvent):
     subject_field = "author_id"
     author_id: int
+    by_moderator: bool = Field(default=False, description="A moderator hid it from the review queue; "
+                                                          "otherwise members' flags did.")
+
+
+class PostHeld(TopicEvent):
+    subject_field = "author_id"
+    author_id: int
+    number: int = Field(description="The post's position in its topic (1: a new topic waiting as a whole).")
+    reasons: list[str] = Field(description="held_new_account, held_links and/or held_watched_words.")
+    terms: list[str] = Field(default_factory=list, description="The watched words it uses.")
+    mentions: list[int] = Field(default_factory=list, description="Ids of the members @mentioned, told on approval.")
+    reply_to_author_id: int | None = Field(default=None, description="The author quoted or replied to.")
+
+
+class ReviewDecided(TopicEvent):
+    subject_field = "author_id"
+    author_id: int
+    post_id: int
+    item_id: int = Field(description="The review queue item decided.")
+    decision: str = Field(description="approve or hide.")
+    reasons: list[str] = Field(description="Why the post was in the queue.")
 
 
 class Voted(TopicEvent):
@@ -336,6 +357,8 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.POST_DELETED: PostDeleted,
     Verb.POST_FLAGGED: PostFlagged,
     Verb.POST_HIDDEN: PostHidden,
+    Verb.POST_HELD: PostHeld,
+    Verb.REVIEW_DECIDED: ReviewDecided,
     Verb.VOTED: Voted,
     Verb.VOTE_RETRACTED: VoteRetracted,
     Verb.VOTE_REVERSED: VoteReversed,

@@ -123,6 +123,11 @@ ROLE_SCOPES = {
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.SALES, Role.SALES_MANAGER, Role.ADMIN})
 
 
+def roles_with(permission):
+    """The roles granted `permission` outright (not by level), e.g. whom to tell about the review queue."""
+    return sorted(role for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
 def level_required(permission):
     """The level from which a role that doesn't moderate holds `permission` (one of EARNED_BY_LEVEL)."""
     stored = stored_setting(SETTING_KEY).get("privileges", {})

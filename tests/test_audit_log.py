@@ -14,7 +14,7 @@ from portal.admin import services as admin_services
 from portal.audit import ACTION_LABELS, AuditEntry, audit
 from portal.auth.models import Team
 from portal.auth.tokens import create_token_for, revoke_token
-from portal.community import answers, categories, ideas, official, posts, topics, votes
+from portal.community import answers, categories, flags, ideas, official, posts, topics, votes
 from portal.community.models import Post
 from portal.crm import announcements, lifecycle, linking, records, retention, segments, touchpoints
 from portal.crm.models import LifecycleStage, RetentionCase
@@ -25,12 +25,14 @@ from portal.leads.flagging import flag_post_as_lead
 from portal.leads.models import Lead, SignalKind
 from portal.leads.rules import update_lead_rules
 from portal.leads.scoring import add_signal
-from portal.moderation import links, notes
+from portal.moderation import decisions, links, notes
+from portal.moderation.models import ReviewItem
+from portal.moderation.rules import update_moderation_rules
 from portal.permissions import Role
 from portal.rewards.rule_settings import reward_settings, update_reward_settings
 from portal.sqltypes import utcnow
 from portal.webhooks import services as webhooks
-from tests.community_factories import answer, ask, established, make_category
+from tests.community_factories import answer, ask, established, make_category, trusted
 from tests.conftest import PASSWORD
 from tests.crm_factories import make_customer
 from tests.helpers import count_queries
@@ -486,6 +488,28 @@ def _(w):
 def _(w):
     notes.add_member_note(w.moderator, w.member.id, "Asked twice about invoices; prefers email.")
     return w.moderator, w.member, None, None
+
+
+@case("review.approved")
+def _(w):
+    flags.flag_post(trusted(w.make_user), w.reply.id, "spam")
+    item = db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == w.reply.id))
+    decisions.approve(w.moderator, item.id, "Reads fine")
+    return w.moderator, w.reply, None, None
+
+
+@case("review.hidden")
+def _(w):
+    flags.flag_post(trusted(w.make_user), w.reply.id, "spam")
+    item = db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == w.reply.id))
+    decisions.hide(w.moderator, item.id)
+    return w.moderator, w.reply, {"hidden": False}, {"hidden": True}
+
+
+@case("settings.moderation_rules_changed")
+def _(w):
+    update_moderation_rules(w.admin, {"watched_words": "replica", "first_posts_to_hold": "1"})
+    return w.admin, None, None, {"watched_words": ["replica"]}
 
 
 def _target(target):

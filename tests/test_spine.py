@@ -68,6 +68,7 @@ def test_verb_subscribers_only_hear_their_verb(member):
 FRESHNESS = "community.freshness.bump_topic_version"
 BADGES = "rewards.badges.badges_earned"
 TOUCH = "crm.subscribers.customer_touched"
+REVIEW = "moderation.subscribers.post_needs_review"
 SUBSCRIBERS = {
     Verb.REGISTERED: ["crm.linking.link_new_member", TOUCH, "referrals.subscribers.account_seen"],
     Verb.LOGGED_IN: ["referrals.subscribers.account_seen"],
@@ -84,10 +85,13 @@ SUBSCRIBERS = {
     Verb.TOPIC_CLOSED_AS_DUPLICATE: [FRESHNESS],
     Verb.POST_CREATED: [FRESHNESS, TOUCH, "notifications.subscribers.on_reply", BADGES,
                         "rewards.subscribers.reply_created"],
-    Verb.POST_FLAGGED: [TOUCH],
+    Verb.POST_FLAGGED: [TOUCH, REVIEW],
     Verb.POST_EDITED: [FRESHNESS],
-    Verb.POST_DELETED: [FRESHNESS, "rewards.subscribers.post_deleted"],
-    Verb.POST_HIDDEN: [FRESHNESS],
+    Verb.POST_DELETED: [FRESHNESS, "moderation.subscribers.post_deleted", "rewards.subscribers.post_deleted"],
+    Verb.POST_HIDDEN: [FRESHNESS, REVIEW],
+    # Held posts go to the review queue; the decisions only make cached topic pages stale.
+    Verb.POST_HELD: [FRESHNESS, REVIEW],
+    Verb.REVIEW_DECIDED: [FRESHNESS],
     Verb.VOTED: [FRESHNESS, TOUCH, BADGES, "rewards.subscribers.voted"],
     Verb.VOTE_RETRACTED: [FRESHNESS, "rewards.subscribers.vote_retracted"],
     Verb.VOTE_REVERSED: [FRESHNESS, "rewards.subscribers.vote_reversed"],

@@ -43,6 +43,7 @@ AREAS = {
     "announcement": _l("Announcements"),
     "lead": _l("Leads"),
     "webhook": _l("Webhooks"),
+    "review": _l("Review queue"),
 }
 
 # What an entry's target_type names, and the page that shows one (None: no page of its own).

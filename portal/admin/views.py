@@ -1,7 +1,17 @@
 """The operator's pages: users, roles, teams, suspension, API tokens, point rules, customer rules, lead rules and
 the audit log."""
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,6 +31,7 @@ from ..leads.forms import LeadSettingsForm
 from ..leads.models import LeadKind, SignalKind
 from ..levels import current_levels
 from ..moderation import notes as member_notes
+from ..moderation import rules as moderation_rules
 from ..moderation.forms import MemberNoteForm
 from ..permissions import EARNED_BY_LEVEL, Permission, Role, require
 from ..rewards import rule_settings
@@ -261,6 +272,33 @@ def lead_settings():
     categories = db.session.scalars(sa.select(Category).order_by(Category.position, Category.name)).all()
     return render_template("leads/settings.html", form=form, values=values, errors=errors, limits=lead_rules.LIMITS,
                            signal_kinds=list(SignalKind), lead_kinds=list(LeadKind), categories=categories), \
+        422 if errors or form.is_submitted() else 200
+
+
+@bp.route("/settings/moderation", methods=["GET", "POST"])
+@require(Permission.MANAGE_SETTINGS)
+def moderation_settings():
+    form = RewardSettingsForm()
+    current = moderation_rules.moderation_rules()
+    values = {"hold_first_posts": current.hold_first_posts, "first_posts_to_hold": current.first_posts_to_hold,
+              "watched_words": moderation_rules.word_lines(current.watched_words)}
+    errors = {}
+    if form.validate_on_submit():
+        values = {"hold_first_posts": request.form.get("hold_first_posts") == "1",
+                  "first_posts_to_hold": request.form.get("first_posts_to_hold", ""),
+                  "watched_words": request.form.get("watched_words", "")}
+        try:
+            moderation_rules.update_moderation_rules(current_user, values)
+        except DomainError as error:
+            errors = {name: str(message) for name, message in error.fields.items()}
+        else:
+            flash(_("Moderation rules are saved. They apply from the next post on."), "success")
+            return redirect(url_for("admin.moderation_settings"))
+    elif form.is_submitted():
+        flash(_("Your form expired. Please reload the page and try again."), "error")
+    return render_template("admin/moderation_settings.html", form=form, values=values, errors=errors,
+                           new_account_hours=current_app.config["NEW_ACCOUNT_HOURS"],
+                           first_posts_max=moderation_rules.FIRST_POSTS_MAX), \
         422 if errors or form.is_submitted() else 200
 
 

@@ -23,6 +23,7 @@ from . import (  # noqa: E402,F401
     community,
     customers,
     leads,
+    moderation,
     notifications,
     openapi,
     posts,

@@ -133,6 +133,8 @@ class PostOut(BaseModel):
     revision_count: int
     deleted_at: datetime | None
     hidden_at: datetime | None = Field(description="Set when flags hid the post; only moderators see such posts.")
+    held_at: datetime | None = Field(default=None, description="Set while the post waits for a moderator before "
+                                                               "publication; only its author and moderators see it.")
 
 
 class PostPage(PageOut):

@@ -47,15 +47,30 @@ def readable_categories(user):
             .order_by(Category.position, Category.name))
 
 
+def _own(user, author_column):
+    """Rows `user` wrote, for what only authors and moderators see (held posts)."""
+    if not getattr(user, "is_authenticated", False):
+        return sa.false()
+    return author_column == user.id
+
+
+def may_see_held(user, author_id):
+    """Whether `user` sees a post or topic held for review: its author and moderators."""
+    return is_moderator(user) or (getattr(user, "is_authenticated", False) and user.id == author_id)
+
+
 def visible_topics(user):
-    """select() of topics `user` may see listed: readable category, not deleted."""
-    return (sa.select(Topic).join(Topic.category)
-            .where(Category.read_access.in_(readable_levels(user)), Topic.deleted_at.is_(None)))
+    """select() of topics `user` may see listed: readable category, not deleted, not held for someone else."""
+    query = (sa.select(Topic).join(Topic.category)
+             .where(Category.read_access.in_(readable_levels(user)), Topic.deleted_at.is_(None)))
+    if not is_moderator(user):
+        query = query.where(sa.or_(Topic.held_at.is_(None), _own(user, Topic.author_id)))
+    return query
 
 
 def visible_posts_clause(user):
-    """Posts a reader sees: not deleted, and not hidden unless a moderator looks."""
+    """Posts a reader sees: not deleted; not hidden and not held (except by its author) unless a moderator looks."""
     clause = Post.deleted_at.is_(None)
     if not is_moderator(user):
-        clause = sa.and_(clause, Post.hidden_at.is_(None))
+        clause = sa.and_(clause, Post.hidden_at.is_(None), sa.or_(Post.held_at.is_(None), _own(user, Post.author_id)))
     return clause

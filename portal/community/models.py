@@ -106,6 +106,9 @@ class Topic(db.Model):
     locked: Mapped[bool] = mapped_column(default=False)
     duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while its opening post waits for a moderator (portal/moderation/holds.py): only the author and
+    # moderators see the topic until it is approved.
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by every action on the topic or its posts: a cached rendering of an older version is stale.
     version: Mapped[int] = mapped_column(default=0, server_default="0")
 
@@ -143,6 +146,9 @@ class Post(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when enough members flag the post; cleared or confirmed by a moderator.
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while the post waits for a moderator before publication: stored, but only its author and
+    # moderators see it, and nothing (points, notifications, counts) follows until it is approved.
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     topic: Mapped[Topic] = relationship(foreign_keys=[topic_id])
     author = relationship("User", foreign_keys=[author_id])
@@ -150,7 +156,7 @@ class Post(db.Model):
 
     @property
     def is_visible(self):
-        return self.deleted_at is None and self.hidden_at is None
+        return self.deleted_at is None and self.hidden_at is None and self.held_at is None
 
     @property
     def is_official(self):

@@ -19,6 +19,13 @@ from .models import Category, FollowTarget, IdeaStatusChange, Post, Topic, Topic
 from .official import may_be_official
 
 
+def held_items(posts):
+    """{post id: its open review item} for the held posts among `posts` (what the author is told they wait for)."""
+    from ..moderation.queue import open_items_of_held  # moderation sits above the community
+
+    return open_items_of_held(posts)
+
+
 def _signed_in(user):
     return getattr(user, "is_authenticated", False)
 
@@ -91,6 +98,8 @@ class PostEntry:
     can_mark_official: bool = False
     can_unmark_official: bool = False
     can_quote: bool = False
+    # The open review item of a held post (the reasons it waits), for its author and moderators.
+    held_item: object = None
 
 
 # Why the reply box is not shown; "open" shows it.
@@ -153,14 +162,14 @@ def _entry(user, topic, post, my_vote, moderator, reply_state, may_flag):
     is_question = topic.kind == TopicKind.QUESTION
     open_to_edit = not topic.deleted_at and (not topic.is_closed or moderator)
     may_accept = is_question and post.number != 1 and (moderator or (_signed_in(user) and topic.author_id == user.id))
-    may_vote = can(user, Permission.VOTE) and not own and not topic.deleted_at
+    may_vote = can(user, Permission.VOTE) and not own and not topic.deleted_at and post.held_at is None
     first_of_idea = topic.kind == TopicKind.IDEA and post.number == 1
     is_official = topic.official_post_id == post.id
     return PostEntry(
         post=post, my_vote=my_vote, accepted=topic.solved_post_id == post.id, official=is_official,
         can_vote=may_vote, can_downvote=may_vote and not first_of_idea,
         can_edit=(own or moderator) and open_to_edit,
-        can_flag=may_flag and not own and post.hidden_at is None,
+        can_flag=may_flag and not own and post.hidden_at is None and post.held_at is None,
         can_accept=may_accept, can_mark_official=moderator and not is_official and may_be_official(post, topic),
         can_unmark_official=moderator and is_official and not topic.deleted_at,
         can_quote=reply_state == REPLY_OPEN,
@@ -177,6 +186,9 @@ def topic_page(user, topic_id, page=1):
     may_flag = can(user, Permission.FLAG)
     entries = [_entry(user, topic, post, votes.get(post.id, 0), moderator, reply_state, may_flag)
                for post in page_of_posts.items]
+    held = held_items(page_of_posts.items)
+    for entry in entries:
+        entry.held_item = held.get(entry.post.id)
     open_to_change = not topic.deleted_at and _signed_in(user)
     view = TopicPage(topic=topic, posts=page_of_posts, entries=entries, tags=list(topic.tags),
                      following=follows.is_following(user, FollowTarget.TOPIC, topic.id),

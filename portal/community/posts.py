@@ -9,10 +9,11 @@ from ..audit import audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
-from ..payloads import PostCreated, PostDeleted, PostEdited
+from ..moderation.holds import hold_for
+from ..payloads import PostCreated, PostDeleted, PostEdited, PostHeld
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
-from .access import can_write, is_moderator, visible_posts_clause
+from .access import can_write, is_moderator, may_see_held, visible_posts_clause
 from .content import Body, clean_title
 from .limits import check_posting_limit
 from .models import Post, PostRevision, Topic, TopicKind, Vote
@@ -25,7 +26,8 @@ def get_post(user, post_id):
     if post is None:
         raise NotFound("post_not_found", _l("That post does not exist."))
     get_topic(user, post.topic_id)
-    if post.deleted_at or (post.hidden_at and not is_moderator(user)):
+    if post.deleted_at or (post.hidden_at and not is_moderator(user)) \
+            or (post.held_at and not may_see_held(user, post.author_id)):
         raise NotFound("post_not_found", _l("That post does not exist."))
     return post
 
@@ -51,20 +53,35 @@ def reply(author, topic_id, body, *, reply_to_id=None, now=None):
             raise Invalid(fields={"reply_to_id": _l("You can only quote posts of the same topic.")})
     content = Body(author, body)
     check_posting_limit(author, new_topic=False)
+    hold = hold_for(author, content.source)
     number = _next_number(topic)
     now = now or utcnow()
     post = Post(topic_id=topic.id, number=number, author_id=author.id, reply_to_id=reply_to_id,
-                source=content.source, html=content.html, sanitizer_version=content.version, created_at=now)
+                source=content.source, html=content.html, sanitizer_version=content.version, created_at=now,
+                held_at=now if hold else None)
     db.session.add(post)
-    topic.reply_count = Topic.reply_count + 1
-    topic.last_posted_at = now
-    topic.last_poster_id = author.id
+    reply_to_author_id = reply_to.author_id if reply_to else None
+    if hold:  # stored, not published: no counts, no points, nobody told until a moderator approves
+        db.session.flush()
+        record_activity(Verb.POST_HELD, actor=author, obj=post, occurred_at=now, payload=PostHeld(
+            topic_id=topic.id, author_id=author.id, number=number, reasons=hold.reasons, terms=hold.terms,
+            mentions=content.mentioned_ids, reply_to_author_id=reply_to_author_id))
+        db.session.commit()
+        return post
+    count_reply(topic, post, now)
     db.session.flush()
     record_activity(Verb.POST_CREATED, actor=author, obj=post, occurred_at=now,
                     payload=PostCreated(topic_id=topic.id, number=number, mentions=content.mentioned_ids,
-                                        reply_to_author_id=reply_to.author_id if reply_to else None))
+                                        reply_to_author_id=reply_to_author_id))
     db.session.commit()
     return post
+
+
+def count_reply(topic, post, now):
+    """A published reply in its topic's counters (in the caller's transaction)."""
+    topic.reply_count = Topic.reply_count + 1
+    topic.last_posted_at = now
+    topic.last_poster_id = post.author_id
 
 
 def _next_number(topic):

@@ -11,10 +11,11 @@ from ..audit import audit
 from ..errors import Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
-from ..payloads import TopicClosedAsDuplicate, TopicCreated, TopicEdited, TopicLocked, TopicMoved, TopicPinned
+from ..moderation.holds import hold_for
+from ..payloads import PostHeld, TopicClosedAsDuplicate, TopicCreated, TopicEdited, TopicLocked, TopicMoved, TopicPinned
 from ..permissions import Permission, can, ensure
 from ..sqltypes import utcnow
-from .access import can_read, can_write, is_moderator, visible_topics
+from .access import can_read, can_write, is_moderator, may_see_held, visible_topics
 from .content import Body, clean_title, normalise_tag, resolve_tags
 from .limits import check_posting_limit
 from .models import Category, IdeaStatus, Post, PostRevision, Tag, Topic, TopicKind, topic_tags
@@ -36,7 +37,8 @@ def get_category(user, category_id=None, *, slug=None):
 def get_topic(user, topic_id):
     """A topic `user` may read (moderators also see deleted ones); NotFound otherwise."""
     topic = db.session.get(Topic, topic_id, options=[joinedload(Topic.category)])
-    if topic is None or not can_read(user, topic.category) or (topic.deleted_at and not is_moderator(user)):
+    if topic is None or not can_read(user, topic.category) or (topic.deleted_at and not is_moderator(user)) \
+            or (topic.held_at and not may_see_held(user, topic.author_id)):
         raise NotFound("topic_not_found", _l("That topic does not exist."))
     return topic
 
@@ -59,16 +61,24 @@ def create_topic(author, *, category_id, kind, title, body, tags=(), now=None):
     check_posting_limit(author, new_topic=True)
     content = Body(author, body)
     tag_objects = resolve_tags(author, tags)
+    hold = hold_for(author, content.source, title=title)
     now = now or utcnow()
+    held_at = now if hold else None
     topic = Topic(category_id=category.id, author_id=author.id, kind=kind, title=title, created_at=now,
                   last_posted_at=now, last_poster_id=author.id, post_count=1, tags=tag_objects,
-                  idea_status=IdeaStatus.NEW if kind == TopicKind.IDEA else None)
+                  idea_status=IdeaStatus.NEW if kind == TopicKind.IDEA else None, held_at=held_at)
     db.session.add(topic)
     db.session.flush()
     post = Post(topic_id=topic.id, number=1, author_id=author.id, source=content.source, html=content.html,
-                sanitizer_version=content.version, created_at=now)
+                sanitizer_version=content.version, created_at=now, held_at=held_at)
     db.session.add(post)
     db.session.flush()
+    if hold:  # the whole topic waits for a moderator; approving it records the TOPIC_CREATED below
+        record_activity(Verb.POST_HELD, actor=author, obj=post, occurred_at=now, payload=PostHeld(
+            topic_id=topic.id, author_id=author.id, number=1, reasons=hold.reasons, terms=hold.terms,
+            mentions=content.mentioned_ids))
+        db.session.commit()
+        return topic
     record_activity(Verb.TOPIC_CREATED, actor=author, obj=topic, occurred_at=now,
                     payload=TopicCreated(topic_id=topic.id, post_id=post.id, category_id=category.id,
                                          kind=kind.value, mentions=content.mentioned_ids))

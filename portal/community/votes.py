@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..audit import audit
 from ..auth.models import User
-from ..errors import Forbidden, Invalid
+from ..errors import Conflict, Forbidden, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
 from ..idempotency import insert_unless_exists
@@ -27,6 +27,8 @@ def _check_votable(voter, post, value):
         raise Invalid(fields={"value": _l("Vote 1 (up) or -1 (down).")})
     if post.author_id == voter.id:
         raise Forbidden("own_post", _("You can't vote on your own post."))
+    if post.held_at is not None:  # not published yet: a vote now would pay for a post nobody may read
+        raise Conflict("post_held", _("This post waits for a moderator; it takes votes once it is published."))
     if value == -1 and post.number == 1 and post.topic.kind == TopicKind.IDEA:
         raise Invalid("ideas_upvote_only", fields={"value": _l("Ideas take votes for, not against.")})
 

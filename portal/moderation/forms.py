@@ -25,3 +25,8 @@ class MemberNoteForm(FlaskForm):
     """A staff note on a member; the service checks the body (required, NOTE_MAX characters)."""
     body = TextAreaField(_l("New note"), description=_l("Only moderators and admins see notes, never the member."),
                          render_kw={"maxlength": NOTE_MAX, "rows": 3})
+
+
+class DecisionForm(FlaskForm):
+    """One click on a queue item: the decision is the button pressed; the note is optional."""
+    note = StringField(_l("Note (optional, staff only)"), validators=[Length(max=500)])

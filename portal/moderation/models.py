@@ -1,10 +1,11 @@
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..sqltypes import UTCDateTime, utcnow
+from ..sqltypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 
 
 class AccountLink(db.Model):
@@ -44,3 +45,72 @@ class MemberNote(db.Model):
 
     member = relationship("User", foreign_keys=[member_id])
     author = relationship("User", foreign_keys=[author_id])
+
+
+class ReviewReason(LabelledEnum):
+    """Why a post is in the review queue; one item can carry several."""
+    FLAGGED = "flagged", _l("Flagged by members")
+    HIDDEN_BY_FLAGS = "hidden_by_flags", _l("Hidden by flags")
+    HELD_NEW_ACCOUNT = "held_new_account", _l("A new account's first post")
+    HELD_LINKS = "held_links", _l("Links from a new account")
+    HELD_WATCHED_WORDS = "held_watched_words", _l("Uses watched words")
+
+
+HELD_REASONS = (ReviewReason.HELD_NEW_ACCOUNT, ReviewReason.HELD_LINKS, ReviewReason.HELD_WATCHED_WORDS)
+
+
+class ReviewStatus(LabelledEnum):
+    OPEN = "open", _l("Waiting for a decision")
+    APPROVED = "approved", _l("Approved")
+    HIDDEN = "hidden", _l("Hidden")
+    # The author (or a moderator elsewhere) deleted the post before anyone decided.
+    POST_DELETED = "post_deleted", _l("Post deleted")
+
+
+OPEN_REVIEW_WHERE = "status = 'open'"
+
+
+class ReviewItem(db.Model):
+    """One post waiting for a moderator's decision, and the decision once made.
+
+    Written only by the spine's subscribers (flags, hides, holds): at most one
+    open item per post, by a partial unique index, so a post flagged ten times
+    is still one line in the queue.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        sa.Index("uq_review_items_open_post", "post_id", unique=True,
+                 postgresql_where=sa.text(OPEN_REVIEW_WHERE), sqlite_where=sa.text(OPEN_REVIEW_WHERE)),
+        # The queue, oldest first, and the navigation's count.
+        sa.Index("ix_review_items_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"))
+    # ReviewReason values, in the order they arrived.
+    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # The watched words a held post used, for the moderator and the author.
+    terms: Mapped[list] = mapped_column(sa.JSON, default=list)
+    status: Mapped[ReviewStatus] = mapped_column(str_enum(ReviewStatus), default=ReviewStatus.OPEN,
+                                                 server_default=ReviewStatus.OPEN.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+
+    post = relationship("Post")
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+    @property
+    def reason_kinds(self):
+        return [ReviewReason(reason) for reason in self.reasons]
+
+    @property
+    def is_held(self):
+        return any(reason in HELD_REASONS for reason in self.reason_kinds)
+
+    @property
+    def decision(self):
+        """"approve" or "hide" once decided by a moderator, else None."""
+        return {ReviewStatus.APPROVED: "approve", ReviewStatus.HIDDEN: "hide"}.get(self.status)

@@ -12,6 +12,7 @@ MESSAGES = {
     "level_up": _l("You reached the %(level)s level. New privileges are open to you."),
     "badge": _l("You earned the badge “%(badge)s”"),
     "announcement": _l("Announcement: %(title)s"),
+    "review_needed": _l("A post in “%(title)s” waits for review: %(reasons)s"),
 }
 
 
@@ -31,6 +32,10 @@ def describe(notification):
         values["status"] = IdeaStatus(notification.data["status"]).label
     if notification.kind == "level_up":
         values["level"] = level_named(notification.data["level"]).label
+    if notification.kind == "review_needed":
+        from ..moderation.models import ReviewReason
+
+        values["reasons"] = ", ".join(str(ReviewReason(reason).label) for reason in notification.data["reasons"])
     if notification.kind == "badge":
         values["badge"] = badge_name(notification.data["badge"])
     return str(template % values)

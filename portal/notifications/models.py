@@ -30,6 +30,8 @@ class Notification(db.Model):
     @property
     def target(self):
         """(endpoint, values) of where it leads: the post it is about, a member, a badge, an announcement."""
+        if self.kind == "review_needed":
+            return "moderation.queue", {"_anchor": f"item-{self.data['item_id']}"}
         if self.topic_id is not None:
             anchor = f"post-{self.data['number']}" if "number" in self.data else None
             return "community.topic", {"topic_id": self.topic_id, "_anchor": anchor}

@@ -7,6 +7,7 @@ from ..community.follows import followers
 from ..community.models import FollowTarget, Post, Vote
 from ..events import Verb, listens_to
 from ..extensions import db
+from ..permissions import Permission, roles_with
 from .models import Notification
 
 
@@ -33,6 +34,17 @@ def _write(by_user, activity, topic, data):
     db.session.add_all(Notification(user_id=user_id, kind=kind, actor_id=activity.actor_id, topic_id=topic.id,
                                     data=data, created_at=activity.occurred_at)
                        for user_id, kind in by_user.items() if user_id in readers)
+
+
+def notify_moderators(kind, activity, topic, data, *, leave_out=()):
+    """One notification to every active moderator (staff with the MODERATE permission), never to whoever
+    acted or to `leave_out` (the author of what is reviewed): for the review queue. In the caller's transaction."""
+    left_out = {activity.actor_id, *leave_out}
+    moderator_ids = db.session.scalars(sa.select(User.id).where(
+        User.role.in_(roles_with(Permission.MODERATE)), User.status == UserStatus.ACTIVE)).all()
+    db.session.add_all(Notification(user_id=user_id, kind=kind, actor_id=activity.actor_id, topic_id=topic.id,
+                                    data=data, created_at=activity.occurred_at)
+                       for user_id in moderator_ids if user_id not in left_out)
 
 
 def _post_data(post):
