@@ -135,6 +135,7 @@ def _register_blueprints(app):
     from .crm.views import bp as crm_bp
     from .crm.views import staff_bp
     from .leads.views import bp as leads_bp
+    from .moderation.standing import bp as standing_bp
     from .moderation.views import bp as moderation_bp
     from .notifications.views import bp as notifications_bp
     from .referrals.views import bp as referrals_bp
@@ -148,6 +149,7 @@ def _register_blueprints(app):
     app.register_blueprint(rewards_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
+    app.register_blueprint(standing_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(company_bp, url_prefix="/account/company")
     app.register_blueprint(crm_bp, url_prefix="/staff/customers")

@@ -69,6 +69,9 @@ ACTION_LABELS = {
     "review.approved": _l("Post approved in the review queue"),
     "review.hidden": _l("Post hidden from the review queue"),
     "settings.moderation_rules_changed": _l("Moderation rules changed"),
+    "member.warned": _l("Member warned"),
+    "member.silenced": _l("Member silenced"),
+    "sanction.lifted": _l("Warning, silence or suspension lifted"),
 }
 
 

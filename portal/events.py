@@ -39,6 +39,11 @@ class Verb(enum.StrEnum):
     # An admin's changes to an account that others must follow (a departed rep's leads go back to the pool).
     USER_SUSPENDED = "user.suspended"
     USER_ROLE_CHANGED = "user.role_changed"
+    # Moderators' decisions on a member (portal/moderation/sanctions.py); suspension is USER_SUSPENDED above.
+    MEMBER_WARNED = "user.warned"
+    MEMBER_SILENCED = "user.silenced"
+    SANCTION_LIFTED = "user.sanction_lifted"
+    WARNING_ACKNOWLEDGED = "user.warning_acknowledged"
     TOPIC_CREATED = "topic.created"
     TOPIC_EDITED = "topic.edited"
     TOPIC_MOVED = "topic.moved"

@@ -58,7 +58,34 @@ class ProfileUpdated(Payload):
 
 
 class UserSuspended(Payload):
+    subject_field = "member_id"
     reason: str = ""
+    member_id: int | None = Field(default=None, description="The suspended account.")
+    sanction_id: int | None = Field(default=None, description="The suspension's record (portal/moderation).")
+    until: datetime | None = Field(default=None, description="When it ends by itself; none: for good.")
+
+
+class MemberWarned(Payload):
+    subject_field = "member_id"
+    member_id: int
+    sanction_id: int
+    reason: str
+    item_id: int | None = Field(default=None, description="The review queue item it was decided from.")
+
+
+class MemberSilenced(MemberWarned):
+    until: datetime = Field(description="When the member may write again.")
+
+
+class SanctionLifted(Payload):
+    subject_field = "member_id"
+    member_id: int
+    sanction_id: int
+    kind: str = Field(description="warning, silence or suspension.")
+
+
+class WarningAcknowledged(Payload):
+    sanction_id: int
 
 
 class UserRoleChanged(Payload):
@@ -146,7 +173,7 @@ class ReviewDecided(TopicEvent):
     author_id: int
     post_id: int
     item_id: int = Field(description="The review queue item decided.")
-    decision: str = Field(description="approve or hide.")
+    decision: str = Field(description="approve or hide; warn, silence or suspend (the author, the post hidden).")
     reasons: list[str] = Field(description="Why the post was in the queue.")
 
 
@@ -385,6 +412,10 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.ANNOUNCEMENT_SENT: AnnouncementSent,
     Verb.USER_SUSPENDED: UserSuspended,
     Verb.USER_ROLE_CHANGED: UserRoleChanged,
+    Verb.MEMBER_WARNED: MemberWarned,
+    Verb.MEMBER_SILENCED: MemberSilenced,
+    Verb.SANCTION_LIFTED: SanctionLifted,
+    Verb.WARNING_ACKNOWLEDGED: WarningAcknowledged,
     Verb.LEAD_CREATED: LeadCreated,
     Verb.LEAD_CLAIMED: LeadClaimed,
     Verb.LEAD_ASSIGNED: LeadAssigned,

@@ -21,7 +21,7 @@ from flask_login import current_user
 from .errors import Forbidden, Unauthorized
 from .levels import SETTING_KEY, level_named
 from .settings import stored_setting
-from .sqltypes import LabelledEnum
+from .sqltypes import LabelledEnum, utcnow
 
 
 class Role(LabelledEnum):
@@ -120,6 +120,11 @@ ROLE_SCOPES = {
     Role.ADMIN: {Record.CUSTOMER: Scope.ALL, Record.LEAD: Scope.ALL},
 }
 
+# What a silenced member may not do while the silence lasts (portal/moderation/sanctions.py): they read only.
+SILENCED_WITHOUT = frozenset({Permission.POST, Permission.VOTE, Permission.FLAG, Permission.MESSAGE,
+                              Permission.POST_LINKS, Permission.CREATE_TAGS, Permission.EDIT_OTHERS_TOPICS,
+                              Permission.CLOSE_DUPLICATES})
+
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.SALES, Role.SALES_MANAGER, Role.ADMIN})
 
 
@@ -158,7 +163,14 @@ def can(user, permission):
     """Whether `user` (possibly anonymous) holds `permission`: by role, and by level where it is earned."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
+    if permission in SILENCED_WITHOUT and _silenced(user):
+        return False
     return _granted_by_role(user, permission) and not _level_short_of(user, permission)
+
+
+def _silenced(user):
+    silenced_at = getattr(user, "silenced_at", None)
+    return silenced_at is not None and silenced_at(utcnow())
 
 
 def scope(user, record):
@@ -178,6 +190,10 @@ def ensure(user, permission):
         raise Unauthorized()
     if can(user, permission):
         return
+    if user.is_active and permission in SILENCED_WITHOUT and _silenced(user) and _granted_by_role(user, permission):
+        from .moderation.sanctions import silenced_error  # moderation sits above this module
+
+        raise silenced_error(user)
     if user.is_active and _granted_by_role(user, permission):
         needed = level_named(level_required(permission))
         raise Forbidden("level_too_low", _("%(privilege)s unlocks at the %(level)s level (%(points)d points).",

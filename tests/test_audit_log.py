@@ -25,7 +25,7 @@ from portal.leads.flagging import flag_post_as_lead
 from portal.leads.models import Lead, SignalKind
 from portal.leads.rules import update_lead_rules
 from portal.leads.scoring import add_signal
-from portal.moderation import decisions, links, notes
+from portal.moderation import decisions, links, notes, sanctions
 from portal.moderation.models import ReviewItem
 from portal.moderation.rules import update_moderation_rules
 from portal.permissions import Role
@@ -179,6 +179,25 @@ def _(w):
 def _(w):
     admin_services.suspend(w.admin, w.member.id, "spam")
     return w.admin, admin_services.reactivate(w.admin, w.member.id), None, None
+
+
+@case("member.warned")
+def _(w):
+    sanctions.warn(w.moderator, w.member.id, "Please keep it civil.")
+    return w.moderator, w.member, None, None
+
+
+@case("member.silenced")
+def _(w):
+    sanctions.silence(w.moderator, w.member.id, "Cool off for a day.", utcnow() + timedelta(days=1))
+    return w.moderator, w.member, None, None
+
+
+@case("sanction.lifted")
+def _(w):
+    silence = sanctions.silence(w.moderator, w.member.id, "Cool off for a day.", utcnow() + timedelta(days=1))
+    sanctions.lift(w.moderator, silence.id)
+    return w.moderator, w.member, None, None
 
 
 @case("team.created")

@@ -105,6 +105,10 @@ SUBSCRIBERS = {
     Verb.REFERRAL_INVITED: [TOUCH],
     Verb.CUSTOMER_STAGE_CHANGED: ["referrals.subscribers.customer_stage_changed"],
     Verb.TOUCHPOINT_RECORDED: [TOUCH],
+    # Moderators' decisions on a member tell the member (a suspension also returns a rep's leads, below).
+    Verb.MEMBER_WARNED: ["notifications.subscribers.on_sanctioned"],
+    Verb.MEMBER_SILENCED: ["notifications.subscribers.on_sanctioned"],
+    Verb.USER_SUSPENDED: ["notifications.subscribers.on_sanctioned"],
 }
 # The CRM's dimensions follow members' activity, records' changes and complaint words in posts.
 ACTIVE, WRITTEN, GONE = "crm.dimensions.member_active", "crm.complaints.post_written", "crm.complaints.post_gone"

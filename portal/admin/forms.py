@@ -13,7 +13,8 @@ class TeamForm(FlaskForm):
 
 
 class SuspendForm(FlaskForm):
-    reason = StringField(_l("Reason for suspension"), validators=[Length(max=500)])
+    reason = StringField(_l("Reason for suspension (the member sees it)"), validators=[Length(max=1000)])
+    until = StringField(_l("Until (empty: for good)"), render_kw={"type": "datetime-local"})
 
 
 class NewTeamForm(FlaskForm):

@@ -7,13 +7,13 @@ from werkzeug.security import generate_password_hash
 from ..audit import AuditEntry, audit
 from ..auth.models import Team, User, UserStatus
 from ..auth.services import check_new_account
-from ..auth.sessions import end_sessions
-from ..auth.tokens import revoke_tokens_of
 from ..errors import Conflict, Invalid, NotFound
 from ..events import Verb, record_activity
 from ..extensions import db
-from ..payloads import UserRoleChanged, UserSuspended
+from ..moderation import sanctions
+from ..payloads import UserRoleChanged
 from ..permissions import Permission, Role, ensure
+from ..sqltypes import utcnow
 
 
 def get_manageable_user(user_id):
@@ -103,29 +103,19 @@ def set_team(actor, user_id, team_id):
     return user
 
 
-def suspend(actor, user_id, reason=""):
-    """Suspend an account: its sessions and tokens stop working at once."""
+def suspend(actor, user_id, reason="", until=None):
+    """Suspend an account (for good without `until`) through moderation's one suspension
+    (portal/moderation/sanctions.py): sessions and tokens stop at once, the member is told why. The user."""
     ensure(actor, Permission.MANAGE_USERS)
-    user = _user(user_id)
-    if user.id == actor.id:
-        raise Conflict("self_suspend", _("You can't suspend your own account."))
-    _guard_last_admin(user)
-    if user.status != UserStatus.SUSPENDED:
-        user.status = UserStatus.SUSPENDED
-        end_sessions(user)
-        revoke_tokens_of(user)  # for good: reactivation does not bring them back
-        audit(actor, "user.suspended", user, reason=(reason or "")[:500])
-        record_activity(Verb.USER_SUSPENDED, actor=actor, obj=user, customer_id=user.customer_id,
-                        payload=UserSuspended(reason=(reason or "")[:500]))
-        db.session.commit()
-    return user
+    sanctions.suspend(actor, _user(user_id).id, reason, until)
+    return _user(user_id)
 
 
 def reactivate(actor, user_id):
+    """Make a suspended account active again, lifting its suspension; audited. Committed."""
     ensure(actor, Permission.MANAGE_USERS)
     user = _user(user_id)
-    if user.status == UserStatus.SUSPENDED:
-        user.status = UserStatus.ACTIVE
+    if sanctions.reactivate_account(actor, user, utcnow()):
         audit(actor, "user.reactivated", user)
         db.session.commit()
     return user

@@ -32,10 +32,12 @@ from ..leads.models import LeadKind, SignalKind
 from ..levels import current_levels
 from ..moderation import notes as member_notes
 from ..moderation import rules as moderation_rules
-from ..moderation.forms import MemberNoteForm
+from ..moderation import sanctions
+from ..moderation.forms import AcknowledgeForm, MemberNoteForm, SanctionForm
 from ..permissions import EARNED_BY_LEVEL, Permission, Role, require
 from ..rewards import rule_settings
 from ..rewards.rules import Rule
+from ..sqltypes import utcnow
 from . import audit_log, services
 from .forms import NewTeamForm, NewTokenForm, RewardSettingsForm, RoleForm, SuspendForm, TeamForm
 
@@ -86,7 +88,9 @@ def _user_page(user_id, note_form=None, status=200):
     team_form = TeamForm(team=user.team_id or 0)
     team_form.team.choices = team_choices()
     return render_template("admin/user.html", user=user, role_form=role_form, team_form=team_form,
-                           suspend_form=SuspendForm(),
+                           suspend_form=SuspendForm(), sanction_form=SanctionForm(formdata=None),
+                           sanctions=sanctions.sanctions_of(current_user, user.id), now=utcnow(),
+                           lift_form=AcknowledgeForm(),
                            can_have_team=user.role in (Role.SALES, Role.SALES_MANAGER),
                            audit_entries=services.audit_entries_for(user),
                            notes=member_notes.notes_on(current_user, user.id),
@@ -145,10 +149,11 @@ def change_team(user_id):
 def suspend(user_id):
     form = SuspendForm()
     if not form.validate_on_submit():
-        flash(_("Keep the reason to 500 characters."), "error")
+        flash(_("Keep the reason to 1,000 characters."), "error")
         return _back_to(user_id)
-    return _run(lambda: services.suspend(current_user, user_id, form.reason.data), _("Account suspended."),
-                user_id)
+    return _run(lambda: services.suspend(current_user, user_id, form.reason.data,
+                                         sanctions.parse_until(form.until.data or None, get_timezone())),
+                _("Account suspended."), user_id)
 
 
 @bp.post("/users/<int:user_id>/reactivate")

@@ -66,8 +66,12 @@ class ReviewPageOut(PageOut):
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal["approve", "hide"]
+    decision: Literal["approve", "hide", "warn", "silence", "suspend"]
     note: str = Field(default="", max_length=decisions.NOTE_MAX)
+    reason: str | None = Field(default=None, description="warn, silence, suspend: shown to the author (required, "
+                                                           "at most 1,000 characters).")
+    until: datetime | None = Field(default=None, description="silence (required), suspend (none: for good): "
+                                                              "the end, in the future; UTC when no offset is given.")
 
 
 def _person(user):
@@ -102,11 +106,12 @@ def review_queue():
 
 @bp.post("/moderation/queue/<int:item_id>/decision")
 @require(Permission.MODERATE)
-@documented("Decide a queue item: approve (clears the flags, shows a hidden post, publishes a held one) or hide. "
+@documented("Decide a queue item: approve (clears the flags, shows a hidden post, publishes a held one) or hide; "
+            "or warn, silence or suspend the post's author with a reason (and until), which hides the post too. "
             "409 already_decided when another moderator got there first (or post_deleted), 422 for another "
             "decision", body=DecisionIn, response=ReviewItemOut, tag="moderation",
             errors=(401, 403, 404, 409, 415, 422))
 def decide_review_item(item_id):
     data = parse(DecisionIn)
-    item = decisions.decide(current_user, item_id, data.decision, data.note)
+    item = decisions.decide(current_user, item_id, data.decision, data.note, reason=data.reason, until=data.until)
     return jsonify(item_out(queue.get_item(current_user, item.id)))

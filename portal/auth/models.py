@@ -63,6 +63,10 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The announcement channels ("notification", "email") the member said no to (crm.announcements).
     announcement_opt_outs: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # What moderation put in force (portal/moderation/sanctions.py), kept here so permission checks need no query:
+    # a suspension's end (None with status suspended: for good) and a silence's end. Both end by the clock.
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     team: Mapped[Team | None] = relationship(back_populates="members")
     customer = relationship("Customer", back_populates="users", foreign_keys=[customer_id])
@@ -77,7 +81,15 @@ class User(UserMixin, db.Model):
 
     @property
     def is_active(self):
-        return self.status == UserStatus.ACTIVE
+        """Active, or suspended until a time now past (the suspension ended by itself)."""
+        return self.status == UserStatus.ACTIVE or self.suspension_over(utcnow())
+
+    def suspension_over(self, now):
+        return self.status == UserStatus.SUSPENDED and self.suspended_until is not None and self.suspended_until <= now
+
+    def silenced_at(self, now):
+        """Whether a silence binds at `now` (read only)."""
+        return self.silenced_until is not None and self.silenced_until > now
 
     @property
     def is_staff(self):

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from ..emails import queue_mail
-from ..errors import Conflict, Forbidden, Invalid
+from ..errors import Conflict, Invalid
 from ..events import Verb, record_activity
 from ..extensions import db
 from ..payloads import ProfileUpdated, Registered
@@ -159,7 +159,10 @@ def authenticate(email, password):
     if not check_password_hash(user.password_hash, password or ""):
         raise Invalid("invalid_credentials", _("Wrong email or password."))
     if user.status == UserStatus.SUSPENDED:
-        raise Forbidden("suspended", _("This account is suspended. Contact the community team."))
+        from ..moderation.sanctions import end_lapsed_suspension, suspended_error  # moderation sits above auth
+
+        if not end_lapsed_suspension(user):  # a timed suspension that is over ends here, with the sign-in
+            raise suspended_error(user)
     if user.status != UserStatus.ACTIVE:
         raise Invalid("invalid_credentials", _("Wrong email or password."))
     return user

@@ -23,12 +23,26 @@ from .queue import get_item
 
 NOTE_MAX = 500
 DECISIONS = {"approve": ReviewStatus.APPROVED, "hide": ReviewStatus.HIDDEN}
+# Decisions on the post's author (portal/moderation/sanctions.py): the post is hidden as well.
+ON_AUTHOR = ("warn", "silence", "suspend")
 
 
-def decide(moderator, item_id, decision, note="", *, now=None):
-    """approve() or hide() by name; Invalid for any other decision."""
+def decide(moderator, item_id, decision, note="", *, reason=None, until=None, now=None):
+    """approve() or hide() by name, or warn/silence/suspend the post's author (with `reason`, and `until`
+    for a silence or a timed suspension) and hide the post; Invalid for any other decision."""
+    if decision in ON_AUTHOR:
+        from . import sanctions
+
+        author_id = get_item(moderator, item_id).post.author_id
+        if decision == "warn":
+            sanctions.warn(moderator, author_id, reason, item_id=item_id, now=now)
+        elif decision == "silence":
+            sanctions.silence(moderator, author_id, reason, until, item_id=item_id, now=now)
+        else:
+            sanctions.suspend(moderator, author_id, reason, until, item_id=item_id, now=now)
+        return get_item(moderator, item_id)
     if decision not in DECISIONS:
-        raise Invalid("bad_decision", fields={"decision": _l("Choose approve or hide.")})
+        raise Invalid("bad_decision", fields={"decision": _l("Choose approve, hide, warn, silence or suspend.")})
     return (approve if decision == "approve" else hide)(moderator, item_id, note, now=now)
 
 
@@ -53,6 +67,21 @@ def hide(moderator, item_id, note="", *, now=None):
     """Hide a queue item's post (the same hiding as members' flags: only moderators see it), resolving its
     flags; a held post stays unpublished. Committed; Conflict if someone already decided it or the post is gone."""
     now = now or utcnow()
+    item = _hide(moderator, item_id, note, "hide", now)
+    db.session.commit()
+    return item
+
+
+def hide_for_sanction(moderator, item_id, author_id, decision, now):
+    """Decide an item by a sanction on its post's author (`decision` warn, silence or suspend): its post is
+    hidden as hide() would. Not committed: the sanction commits with it. Conflict as hide()'s."""
+    item = get_item(moderator, item_id)
+    if item.post.author_id != author_id:
+        raise Invalid("not_the_author", fields={"decision": _l("That post is by someone else.")})
+    return _hide(moderator, item_id, "", decision, now)
+
+
+def _hide(moderator, item_id, note, decision, now):
     item, post = _claim(moderator, item_id, ReviewStatus.HIDDEN, note, now)
     before = _state(post)
     _resolve_flags(post, now)
@@ -61,9 +90,8 @@ def hide(moderator, item_id, note="", *, now=None):
         if post.held_at is None:  # a published post leaving the community: what follows a hide follows
             record_activity(Verb.POST_HIDDEN, actor=moderator, obj=post, occurred_at=now,
                             payload=PostHidden(topic_id=post.topic_id, author_id=post.author_id, by_moderator=True))
-    _record(moderator, item, post, "hide", now)
+    _record(moderator, item, post, decision, now)
     audit(moderator, "review.hidden", post, now=now, **_audited(item, post, before))
-    db.session.commit()
     return item
 
 

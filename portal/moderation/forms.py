@@ -30,3 +30,14 @@ class MemberNoteForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """One click on a queue item: the decision is the button pressed; the note is optional."""
     note = StringField(_l("Note (optional, staff only)"), validators=[Length(max=500)])
+
+
+class AcknowledgeForm(FlaskForm):
+    """The CSRF token of a warning's "I understand" button."""
+
+
+class SanctionForm(FlaskForm):
+    """Warn, silence or suspend a member (the button pressed says which); the service checks every field."""
+    reason = TextAreaField(_l("Reason (the member sees it)"), render_kw={"maxlength": 1000, "rows": 2})
+    until = StringField(_l("Until (for a silence; a suspension without it is for good)"),
+                        render_kw={"type": "datetime-local"})

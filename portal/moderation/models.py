@@ -114,3 +114,50 @@ class ReviewItem(db.Model):
     def decision(self):
         """"approve" or "hide" once decided by a moderator, else None."""
         return {ReviewStatus.APPROVED: "approve", ReviewStatus.HIDDEN: "hide"}.get(self.status)
+
+
+class SanctionKind(LabelledEnum):
+    """What moderators decided about a member (not a post)."""
+    WARNING = "warning", _l("Warning")
+    SILENCE = "silence", _l("Silence")
+    SUSPENSION = "suspension", _l("Suspension")
+
+
+class MemberSanction(db.Model):
+    """A warning, silence or suspension of a member, kept for good as their record (lifting only stamps it).
+
+    The user row carries what is in force (`silenced_until`, `status` with
+    `suspended_until`) so every permission check stays free of queries; this
+    row holds the reason shown to the member, who decided, and its history.
+    """
+
+    __tablename__ = "member_sanctions"
+    __table_args__ = (
+        sa.Index("ix_member_sanctions_member_kind", "member_id", "kind", "acknowledged_at"),
+        sa.CheckConstraint("kind != 'silence' OR ends_at IS NOT NULL", name="silence_has_an_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SanctionKind] = mapped_column(str_enum(SanctionKind))
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None: for good (never for a silence).
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    review_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("review_items.id"))
+
+    member = relationship("User", foreign_keys=[member_id])
+    by = relationship("User", foreign_keys=[by_id])
+    lifted_by = relationship("User", foreign_keys=[lifted_by_id])
+
+    def in_force(self, now):
+        """Whether it still binds at `now`: not lifted, not over (a warning binds until acknowledged)."""
+        if self.lifted_at is not None:
+            return False
+        if self.kind == SanctionKind.WARNING:
+            return self.acknowledged_at is None
+        return self.ends_at is None or self.ends_at > now

@@ -103,6 +103,8 @@ class AuthorHistory:
     # {ReviewStatus: how many of their earlier items ended so}
     outcomes: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    # Their warnings, silences and suspensions, newest first (sanctions.py).
+    sanctions: list = field(default_factory=list)
 
 
 @dataclass
@@ -138,9 +140,13 @@ def queue_page(viewer, *, page=1, per_page=PER_PAGE):
             .group_by(Post.author_id, ReviewItem.status)):
         outcomes[author_id][ReviewStatus(status)] = n
     notes = notes_for(viewer, author_ids)
+    from .sanctions import sanctions_of_members  # sanctions decides queue items through decisions
+
+    sanctions = sanctions_of_members(viewer, author_ids)
     entries = [QueueEntry(item=item, flags=flags[item.post_id], history=AuthorHistory(
         author=item.post.author, earlier_flags=earlier_flags.get(item.post.author_id, 0),
-        outcomes=dict(outcomes[item.post.author_id]), notes=notes.get(item.post.author_id, [])))
+        outcomes=dict(outcomes[item.post.author_id]), notes=notes.get(item.post.author_id, []),
+        sanctions=sanctions.get(item.post.author_id, [])))
         for item in items]
     return pagination, entries
 

@@ -13,6 +13,9 @@ MESSAGES = {
     "badge": _l("You earned the badge “%(badge)s”"),
     "announcement": _l("Announcement: %(title)s"),
     "review_needed": _l("A post in “%(title)s” waits for review: %(reasons)s"),
+    "warned": _l("You have a warning from the moderators"),
+    "silenced": _l("The moderators silenced you until %(until)s: you can read but not write"),
+    "suspended": _l("The moderators suspended your account"),
 }
 
 
@@ -36,6 +39,12 @@ def describe(notification):
         from ..moderation.models import ReviewReason
 
         values["reasons"] = ", ".join(str(ReviewReason(reason).label) for reason in notification.data["reasons"])
+    if notification.kind == "silenced":
+        from datetime import datetime
+
+        from flask_babel import format_datetime
+
+        values["until"] = format_datetime(datetime.fromisoformat(notification.data["until"]), "medium")
     if notification.kind == "badge":
         values["badge"] = badge_name(notification.data["badge"])
     return str(template % values)

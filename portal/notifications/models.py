@@ -30,6 +30,8 @@ class Notification(db.Model):
     @property
     def target(self):
         """(endpoint, values) of where it leads: the post it is about, a member, a badge, an announcement."""
+        if "sanction_id" in self.data:
+            return "standing.index", {"_anchor": f"sanction-{self.data['sanction_id']}"}
         if self.kind == "review_needed":
             return "moderation.queue", {"_anchor": f"item-{self.data['item_id']}"}
         if self.topic_id is not None:

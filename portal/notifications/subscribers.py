@@ -104,3 +104,16 @@ def on_level_reached(verb, activity, payload, **extra):
 @listens_to(Verb.BADGE_AWARDED)
 def on_badge_awarded(verb, activity, payload, **extra):
     _write_to_actor(activity, "badge", {"badge": payload.badge})
+
+
+@listens_to(Verb.MEMBER_WARNED, Verb.MEMBER_SILENCED, Verb.USER_SUSPENDED)
+def on_sanctioned(verb, activity, payload, **extra):
+    """Tell the member what moderators decided about them; it links to their standing page. The moderator
+    is not named: it comes from the moderators. (An older suspension without a record tells nobody.)"""
+    if payload.member_id is None or payload.sanction_id is None:
+        return
+    kind = {Verb.MEMBER_WARNED: "warned", Verb.MEMBER_SILENCED: "silenced"}.get(verb, "suspended")
+    until = getattr(payload, "until", None)
+    db.session.add(Notification(user_id=payload.member_id, kind=kind, created_at=activity.occurred_at,
+                                data={"sanction_id": payload.sanction_id,
+                                      "until": until.isoformat() if until else None}))

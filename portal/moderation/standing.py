@@ -1,0 +1,44 @@
+"""A member's standing: their warnings (to acknowledge), silence or suspension, and history; and the notices
+every page shows them while a warning waits or a silence lasts. Never staff notes, never anyone else's."""
+from flask import Blueprint, flash, has_request_context, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..permissions import require_login
+from ..sqltypes import utcnow
+from . import sanctions
+from .forms import AcknowledgeForm
+
+bp = Blueprint("standing", __name__)
+
+
+@bp.app_context_processor
+def standing_notices():
+    """For a signed-in member: the warning they have not acknowledged (one indexed query per page) and the
+    silence in force (read from the user row; its reason loaded only while silenced)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return {}
+    now = utcnow()
+    return {"unacknowledged_warning_id": sanctions.unacknowledged_warning_id(current_user),
+            "current_silence": sanctions.current_silence(current_user, now) if current_user.silenced_at(now)
+            else None,
+            "acknowledge_form": AcknowledgeForm()}
+
+
+@bp.get("/account/standing", endpoint="index")
+@require_login
+def standing():
+    now = utcnow()
+    history = sanctions.sanctions_of(current_user, current_user.id)
+    return render_template("moderation/standing.html", sanctions=history, now=now,
+                           warnings=[s for s in history if s.kind == "warning" and s.in_force(now)],
+                           in_force=[s for s in history if s.kind != "warning" and s.in_force(now)])
+
+
+@bp.post("/account/standing/warnings/<int:warning_id>/acknowledge", endpoint="acknowledge")
+@require_login
+def acknowledge(warning_id):
+    if AcknowledgeForm().validate_on_submit():
+        sanctions.acknowledge(current_user, warning_id)
+        flash(_("Thank you: the warning is acknowledged."), "success")
+    return redirect(url_for("standing.index"))
