@@ -21,8 +21,7 @@ def standing_notices():
     now = utcnow()
     return {"unacknowledged_warning_id": sanctions.unacknowledged_warning_id(current_user),
             "current_silence": sanctions.current_silence(current_user, now) if current_user.silenced_at(now)
-            else None,
-            "acknowledge_form": AcknowledgeForm()}
+            else None}
 
 
 @bp.get("/account/standing", endpoint="index")
@@ -30,7 +29,7 @@ def standing_notices():
 def standing():
     now = utcnow()
     history = sanctions.sanctions_of(current_user, current_user.id)
-    return render_template("moderation/standing.html", sanctions=history, now=now,
+    return render_template("moderation/standing.html", sanctions=history, now=now, acknowledge_form=AcknowledgeForm(),
                            warnings=[s for s in history if s.kind == "warning" and s.in_force(now)],
                            in_force=[s for s in history if s.kind != "warning" and s.in_force(now)])
 
