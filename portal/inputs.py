@@ -115,6 +115,15 @@ def refuse_hostile_input():
                           fields={key if is_storable(key) else "form": UNSTORABLE_MESSAGE for key in bad})
 
 
+def whole_number_in(raw, lowest, highest):
+    """`raw` (a form string or a number) as an int from `lowest` to `highest`, or None."""
+    try:
+        number = int(str(raw).strip())
+    except ValueError:
+        return None
+    return number if lowest <= number <= highest else None
+
+
 def _is_count(value, highest):
     return value.isascii() and value.isdigit() and 1 <= int(value) <= highest
 

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from ..audit import audit
 from ..errors import Invalid
 from ..extensions import db
+from ..inputs import whole_number_in
 from ..settings import store_setting, stored_setting
 
 SETTING_KEY = "crm"
@@ -73,11 +74,8 @@ def check_rules(values):
     current, clean, errors = crm_rules(), {}, {}
     for name, (lowest, highest, _label) in LIMITS.items():
         raw = values.get(name, getattr(current, name))
-        try:
-            number = int(str(raw).strip())
-        except ValueError:
-            number = None
-        if number is None or not lowest <= number <= highest:
+        number = whole_number_in(raw, lowest, highest)
+        if number is None:
             errors[name] = _l("Enter a whole number from %(low)d to %(high)d.", low=lowest, high=highest)
         else:
             clean[name] = number

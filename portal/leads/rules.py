@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from ..audit import audit
 from ..errors import Invalid
 from ..extensions import db
+from ..inputs import whole_number_in
 from ..settings import store_setting, stored_setting
 from .models import LeadKind, SignalKind
 
@@ -88,14 +89,6 @@ def lead_rules():
     return replace(rules, weights=weights, sla_days=sla_days)
 
 
-def _whole_number(raw, lowest, highest):
-    try:
-        number = int(str(raw).strip())
-    except ValueError:
-        return None
-    return number if lowest <= number <= highest else None
-
-
 def _range_error(lowest, highest):
     return _l("Enter a whole number from %(low)d to %(high)d.", low=lowest, high=highest)
 
@@ -108,7 +101,7 @@ def check_rules(values):
     """
     current, clean, errors = lead_rules(), {}, {}
     for name, (lowest, highest, _label) in LIMITS.items():
-        number = _whole_number(values.get(name, getattr(current, name)), lowest, highest)
+        number = whole_number_in(values.get(name, getattr(current, name)), lowest, highest)
         if number is None:
             errors[name] = _range_error(lowest, highest)
         clean[name] = number
@@ -118,14 +111,14 @@ def check_rules(values):
         weight = {}
         for part, (lowest, highest) in (("points", POINTS_LIMITS), ("half_life_days", HALF_LIFE_LIMITS)):
             raw = values.get(f"weight.{kind}.{part}", nested.get(part, getattr(current.weight(kind), part)))
-            weight[part] = _whole_number(raw, lowest, highest)
+            weight[part] = whole_number_in(raw, lowest, highest)
             if weight[part] is None:
                 errors[f"weight.{kind}.{part}"] = _range_error(lowest, highest)
         weights[str(kind)] = weight
     sla_days = {}
     for kind in LeadKind:
         raw = values.get(f"sla.{kind}", (values.get("sla_days") or {}).get(str(kind), current.sla(kind)))
-        sla_days[str(kind)] = _whole_number(raw, *SLA_LIMITS)
+        sla_days[str(kind)] = whole_number_in(raw, *SLA_LIMITS)
         if sla_days[str(kind)] is None:
             errors[f"sla.{kind}"] = _range_error(*SLA_LIMITS)
     tags, tag_error = _check_tags(values.get("higher_plan_tags", current.higher_plan_tags))

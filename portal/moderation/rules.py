@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from ..audit import audit
 from ..errors import Invalid
 from ..extensions import db
+from ..inputs import whole_number_in
 from ..permissions import Permission, ensure
 from ..settings import store_setting, stored_setting
 from ..text import Terms
@@ -47,11 +48,8 @@ def word_lines(words):
 def check_rules(values):
     """ModerationRules from submitted values (form strings), or Invalid naming every bad field."""
     errors = {}
-    try:
-        first_posts = int(str(values.get("first_posts_to_hold", 1)).strip())
-    except ValueError:
-        first_posts = None
-    if first_posts is None or not 1 <= first_posts <= FIRST_POSTS_MAX:
+    first_posts = whole_number_in(values.get("first_posts_to_hold", 1), 1, FIRST_POSTS_MAX)
+    if first_posts is None:
         errors["first_posts_to_hold"] = _l("Give a whole number from 1 to %(n)d.", n=FIRST_POSTS_MAX)
     words = list(dict.fromkeys(" ".join(line.split()) for line in str(values.get("watched_words", "")).splitlines()
                                if line.strip()))
