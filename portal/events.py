@@ -50,6 +50,11 @@ class Verb(enum.StrEnum):
     TOPIC_PINNED = "topic.pinned"
     TOPIC_LOCKED = "topic.locked"
     TOPIC_CLOSED_AS_DUPLICATE = "topic.closed_as_duplicate"
+    # A moderator moved every post of one topic into another (portal/community/restructure.py); the payload's
+    # topic is the one they went to.
+    TOPIC_MERGED = "topic.merged"
+    # A moderator moved some replies of a topic into a new topic; the payload's topic is the new one.
+    TOPIC_SPLIT = "topic.split"
     POST_CREATED = "post.created"
     POST_EDITED = "post.edited"
     POST_DELETED = "post.deleted"
@@ -58,7 +63,7 @@ class Verb(enum.StrEnum):
     # Stored but waiting for a moderator before publication (portal/moderation/holds.py); approving it records
     # the TOPIC_CREATED or POST_CREATED that publishing would have.
     POST_HELD = "post.held"
-    # A moderator approved or hid a post from the review queue.
+    # A moderator decided a review queue item (portal/moderation/decisions.py); the payload says how.
     REVIEW_DECIDED = "post.review_decided"
     VOTED = "post.voted"
     VOTE_RETRACTED = "post.vote_retracted"

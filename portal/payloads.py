@@ -115,6 +115,17 @@ class TopicMoved(TopicEvent):
     to_category_id: int
 
 
+class TopicMerged(TopicEvent):
+    from_topic_id: int = Field(description="The topic whose posts moved here; it is gone and leads here.")
+    post_ids: list[int] = Field(description="The posts that moved, in their new order.")
+
+
+class TopicSplit(TopicEvent):
+    from_topic_id: int = Field(description="The topic the replies came from.")
+    post_ids: list[int] = Field(description="The posts that moved; the first opens the new topic.")
+    category_id: int
+
+
 class TopicPinned(TopicEvent):
     pinned: bool
 
@@ -173,8 +184,11 @@ class ReviewDecided(TopicEvent):
     author_id: int
     post_id: int
     item_id: int = Field(description="The review queue item decided.")
-    decision: str = Field(description="approve or hide; warn, silence or suspend (the author, the post hidden).")
+    decision: str = Field(description="approve, hide, delete, edit, lock, move, merge or split; warn, silence or "
+                                      "suspend (the author, the post hidden).")
     reasons: list[str] = Field(description="Why the post was in the queue.")
+    agreed_flagger_ids: list[int] = Field(default_factory=list,
+                                          description="Members whose flags the moderator agreed with.")
 
 
 class Voted(TopicEvent):
@@ -379,6 +393,8 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.TOPIC_PINNED: TopicPinned,
     Verb.TOPIC_LOCKED: TopicLocked,
     Verb.TOPIC_CLOSED_AS_DUPLICATE: TopicClosedAsDuplicate,
+    Verb.TOPIC_MERGED: TopicMerged,
+    Verb.TOPIC_SPLIT: TopicSplit,
     Verb.POST_CREATED: PostCreated,
     Verb.POST_EDITED: PostEdited,
     Verb.POST_DELETED: PostDeleted,

@@ -39,6 +39,12 @@ class FlagReason(LabelledEnum):
     OTHER = "other", _l("Something else")
 
 
+class FlagOutcome(LabelledEnum):
+    """What the moderator who decided a flagged post thought of each flag on it."""
+    AGREED = "agreed", _l("The flag helped")
+    DISAGREED = "disagreed", _l("The post was fine")
+
+
 class FollowTarget(enum.StrEnum):
     TOPIC = "topic"
     CATEGORY = "category"
@@ -105,6 +111,8 @@ class Topic(db.Model):
     pinned: Mapped[bool] = mapped_column(default=False)
     locked: Mapped[bool] = mapped_column(default=False)
     duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"))
+    # Set with deleted_at when a moderator merged this topic's posts into another: its address leads there.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set while its opening post waits for a moderator (portal/moderation/holds.py): only the author and
     # moderators see the topic until it is approved.
@@ -116,7 +124,7 @@ class Topic(db.Model):
     author = relationship("User", foreign_keys=[author_id])
     last_poster = relationship("User", foreign_keys=[last_poster_id])
     tags: Mapped[list[Tag]] = relationship(secondary=topic_tags, order_by=Tag.name)
-    duplicate_of: Mapped["Topic | None"] = relationship(remote_side=[id])
+    duplicate_of: Mapped["Topic | None"] = relationship(remote_side=[id], foreign_keys=[duplicate_of_id])
 
     @property
     def is_solved(self):
@@ -211,7 +219,9 @@ class IdeaStatusChange(db.Model):
 
 class Flag(db.Model):
     __tablename__ = "flags"
-    __table_args__ = (sa.UniqueConstraint("post_id", "flagger_id"),)
+    __table_args__ = (sa.UniqueConstraint("post_id", "flagger_id"),
+                      # A flagger's record (flag_weight) without reading every flag.
+                      sa.Index("ix_flags_flagger_outcome", "flagger_id", "outcome"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), index=True)
@@ -220,6 +230,10 @@ class Flag(db.Model):
     text: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How much this flag counts towards hiding the post: the flagger's record when they flagged
+    # (portal/community/flags.py flag_weight), so a member whose flags moderators keep rejecting counts less.
+    weight: Mapped[float] = mapped_column(sa.Float, default=1.0, server_default="1")
+    outcome: Mapped[FlagOutcome | None] = mapped_column(str_enum(FlagOutcome))
 
 
 class Follow(db.Model):

@@ -51,7 +51,7 @@ def approve(moderator, item_id, note="", *, now=None):
     post is published (with the activity publishing records, so points, notifications and followers follow).
     Committed; Conflict if someone already decided it or the post is gone."""
     now = now or utcnow()
-    item, post = _claim(moderator, item_id, ReviewStatus.APPROVED, note, now)
+    item, post = _claim(moderator, item_id, ReviewStatus.APPROVED, "approve", note, now)
     before = _state(post)
     _resolve_flags(post, now)
     post.hidden_at = None
@@ -82,7 +82,7 @@ def hide_for_sanction(moderator, item_id, author_id, decision, now):
 
 
 def _hide(moderator, item_id, note, decision, now):
-    item, post = _claim(moderator, item_id, ReviewStatus.HIDDEN, note, now)
+    item, post = _claim(moderator, item_id, ReviewStatus.HIDDEN, decision, note, now)
     before = _state(post)
     _resolve_flags(post, now)
     if post.hidden_at is None:
@@ -95,7 +95,7 @@ def _hide(moderator, item_id, note, decision, now):
     return item
 
 
-def _claim(moderator, item_id, status, note, now):
+def _claim(moderator, item_id, status, decision, note, now):
     """Take the decision on an open item: the one conditional UPDATE that only one moderator can win."""
     ensure(moderator, Permission.MODERATE)
     note = _clean_note(note)
@@ -105,7 +105,7 @@ def _claim(moderator, item_id, status, note, now):
         raise Conflict("post_deleted", _l("This post was deleted, so there is nothing left to decide."))
     won = db.session.execute(
         sa.update(ReviewItem).where(ReviewItem.id == item.id, ReviewItem.status == ReviewStatus.OPEN)
-        .values(status=status, decided_by_id=moderator.id, decided_at=now, note=note)
+        .values(status=status, decision=decision, decided_by_id=moderator.id, decided_at=now, note=note)
         .execution_options(synchronize_session=False)).rowcount
     if won != 1:
         db.session.rollback()

@@ -54,6 +54,10 @@ class ReviewReason(LabelledEnum):
     HELD_NEW_ACCOUNT = "held_new_account", _l("A new account's first post")
     HELD_LINKS = "held_links", _l("Links from a new account")
     HELD_WATCHED_WORDS = "held_watched_words", _l("Uses watched words")
+    # The author edited a post that was hidden or held: it waits for another look (portal/moderation/resubmit.py).
+    RESUBMITTED = "resubmitted", _l("Edited by the author for another look")
+    # A published post edited to use a watched word: it stays visible until a moderator decides.
+    EDITED_WATCHED_WORDS = "edited_watched_words", _l("Edited to use watched words")
 
 
 HELD_REASONS = (ReviewReason.HELD_NEW_ACCOUNT, ReviewReason.HELD_LINKS, ReviewReason.HELD_WATCHED_WORDS)
@@ -63,6 +67,9 @@ class ReviewStatus(LabelledEnum):
     OPEN = "open", _l("Waiting for a decision")
     APPROVED = "approved", _l("Approved")
     HIDDEN = "hidden", _l("Hidden")
+    DELETED = "deleted", _l("Deleted")
+    # Kept, after the moderator changed something: edited, locked, moved, merged or split.
+    CHANGED = "changed", _l("Changed and kept")
     # The author (or a moderator elsewhere) deleted the post before anyone decided.
     POST_DELETED = "post_deleted", _l("Post deleted")
 
@@ -98,6 +105,8 @@ class ReviewItem(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    # The moderator's exact decision (portal/moderation/decisions.py DECISIONS), finer than the status.
+    decision: Mapped[str | None] = mapped_column(sa.String(24))
 
     post = relationship("Post")
     decided_by = relationship("User", foreign_keys=[decided_by_id])
@@ -109,11 +118,6 @@ class ReviewItem(db.Model):
     @property
     def is_held(self):
         return any(reason in HELD_REASONS for reason in self.reason_kinds)
-
-    @property
-    def decision(self):
-        """"approve" or "hide" once decided by a moderator, else None."""
-        return {ReviewStatus.APPROVED: "approve", ReviewStatus.HIDDEN: "hide"}.get(self.status)
 
 
 class SanctionKind(LabelledEnum):
