@@ -60,6 +60,8 @@ class Verb(enum.StrEnum):
     POST_DELETED = "post.deleted"
     POST_FLAGGED = "post.flagged"
     POST_HIDDEN = "post.hidden"
+    # A hidden post is visible again: a moderator disagreed with its flags or fixed it (portal/moderation).
+    POST_RESTORED = "post.restored"
     # Stored but waiting for a moderator before publication (portal/moderation/holds.py); approving it records
     # the TOPIC_CREATED or POST_CREATED that publishing would have.
     POST_HELD = "post.held"

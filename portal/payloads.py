@@ -162,6 +162,11 @@ class PostFlagged(TopicEvent):
     author_id: int | None = Field(default=None, description="The flagged post's author.")
 
 
+class PostRestored(TopicEvent):
+    subject_field = "author_id"
+    author_id: int
+
+
 class PostHidden(TopicEvent):
     subject_field = "author_id"
     author_id: int
@@ -400,6 +405,7 @@ PAYLOADS: dict[Verb, type[Payload]] = {
     Verb.POST_DELETED: PostDeleted,
     Verb.POST_FLAGGED: PostFlagged,
     Verb.POST_HIDDEN: PostHidden,
+    Verb.POST_RESTORED: PostRestored,
     Verb.POST_HELD: PostHeld,
     Verb.REVIEW_DECIDED: ReviewDecided,
     Verb.VOTED: Voted,

@@ -14,7 +14,7 @@ from portal.admin import services as admin_services
 from portal.audit import ACTION_LABELS, AuditEntry, audit
 from portal.auth.models import Team
 from portal.auth.tokens import create_token_for, revoke_token
-from portal.community import answers, categories, flags, ideas, official, posts, topics, votes
+from portal.community import answers, categories, flags, ideas, official, posts, restructure, topics, votes
 from portal.community.models import Post
 from portal.crm import announcements, lifecycle, linking, records, retention, segments, touchpoints
 from portal.crm.models import LifecycleStage, RetentionCase
@@ -523,6 +523,63 @@ def _(w):
     item = db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == w.reply.id))
     decisions.hide(w.moderator, item.id)
     return w.moderator, w.reply, {"hidden": False}, {"hidden": True}
+
+
+@case("topic.merged")
+def _(w):
+    source = ask(w.member, w.category, title="Exporting dashboards to PDF")
+    answer(established(w.make_user, name="Pia Helper"), source)
+    target = restructure.merge_topics(w.moderator, source.id, w.question.id)
+    return w.moderator, target, {"topic_id": source.id}, {"topic_id": w.question.id, "moved_posts": 2}
+
+
+@case("topic.split")
+def _(w):
+    topic = restructure.split_topic(w.moderator, w.question.id, [w.reply.id], title="Scheduling PDF exports")
+    return w.moderator, topic, {"topic_id": w.question.id}, {"topic_id": topic.id, "post_ids": [w.reply.id]}
+
+
+def _flagged_item(w):
+    flags.flag_post(trusted(w.make_user), w.reply.id, "spam")
+    return db.session.scalar(sa.select(ReviewItem).where(ReviewItem.post_id == w.reply.id)).id
+
+
+@case("review.deleted")
+def _(w):
+    decisions.decide(w.moderator, _flagged_item(w), "delete")
+    return w.moderator, w.reply, {"deleted": False}, {"deleted": True}
+
+
+@case("review.edited")
+def _(w):
+    decisions.decide(w.moderator, _flagged_item(w), "edit", body="Share → Schedule export.")
+    return w.moderator, w.reply, None, None
+
+
+@case("review.locked")
+def _(w):
+    decisions.decide(w.moderator, _flagged_item(w), "lock")
+    return w.moderator, w.reply, None, None
+
+
+@case("review.moved")
+def _(w):
+    elsewhere = make_category("Off topic", slug="off-topic")
+    decisions.decide(w.moderator, _flagged_item(w), "move", category_id=elsewhere.id)
+    return w.moderator, w.reply, None, None
+
+
+@case("review.merged")
+def _(w):
+    original = ask(w.member, w.category, title="Exporting dashboards to PDF")
+    decisions.decide(w.moderator, _flagged_item(w), "merge", into_topic_id=original.id)
+    return w.moderator, w.reply, {"topic_id": w.question.id}, {"topic_id": original.id}
+
+
+@case("review.split")
+def _(w):
+    decisions.decide(w.moderator, _flagged_item(w), "split", title="Scheduling exports")
+    return w.moderator, w.reply, {"number": 2}, {"number": 1}
 
 
 @case("settings.moderation_rules_changed")

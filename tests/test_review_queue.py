@@ -390,7 +390,7 @@ def test_the_api_lists_the_queue_and_decides(app, make_user, category, flaggers,
     assert [i["post"]["id"] for i in listed["items"]] == [p.id for p in posts_[:2]]  # oldest first
     assert listed["items"][0]["flags"][0]["reason"] == "off_topic"
     item_id = listed["items"][0]["id"]
-    bad = app.test_client().post(f"/api/v1/moderation/queue/{item_id}/decision", json={"decision": "delete"},
+    bad = app.test_client().post(f"/api/v1/moderation/queue/{item_id}/decision", json={"decision": "shred"},
                                  headers=headers)
     assert bad.status_code == 422
     done = app.test_client().post(f"/api/v1/moderation/queue/{item_id}/decision",

@@ -86,12 +86,13 @@ SUBSCRIBERS = {
     Verb.POST_CREATED: [FRESHNESS, TOUCH, "notifications.subscribers.on_reply", BADGES,
                         "rewards.subscribers.reply_created"],
     Verb.POST_FLAGGED: [TOUCH, REVIEW],
-    Verb.POST_EDITED: [FRESHNESS],
+    # An author's edit of a hidden or held post goes back to the review queue; so does a new watched word.
+    Verb.POST_EDITED: [FRESHNESS, "moderation.resubmit.post_edited"],
     Verb.POST_DELETED: [FRESHNESS, "moderation.subscribers.post_deleted", "rewards.subscribers.post_deleted"],
     Verb.POST_HIDDEN: [FRESHNESS, REVIEW],
     # Held posts go to the review queue; the decisions only make cached topic pages stale.
     Verb.POST_HELD: [FRESHNESS, REVIEW],
-    Verb.REVIEW_DECIDED: [FRESHNESS],
+    Verb.REVIEW_DECIDED: [FRESHNESS, "notifications.subscribers.on_flags_agreed"],
     Verb.VOTED: [FRESHNESS, TOUCH, BADGES, "rewards.subscribers.voted"],
     Verb.VOTE_RETRACTED: [FRESHNESS, "rewards.subscribers.vote_retracted"],
     Verb.VOTE_REVERSED: [FRESHNESS, "rewards.subscribers.vote_reversed"],
@@ -114,13 +115,14 @@ SUBSCRIBERS = {
 ACTIVE, WRITTEN, GONE = "crm.dimensions.member_active", "crm.complaints.post_written", "crm.complaints.post_gone"
 for verbs, name in (((Verb.VISITED, Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.VOTED, Verb.FOLLOWED,
                       Verb.POST_FLAGGED, Verb.REFERRAL_INVITED, Verb.REGISTERED), ACTIVE),
-                    ((Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED), WRITTEN),
+                    ((Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED,
+                      Verb.POST_RESTORED), WRITTEN),
                     ((Verb.POST_DELETED, Verb.POST_HIDDEN), GONE),
                     ((Verb.CUSTOMER_CREATED, Verb.CUSTOMER_UPDATED), "crm.dimensions.record_changed"),
                     # Leads hear buying words, friends joining, customers coming back and reps leaving;
                     # the CRM hears a won lead as a sale.
-                    ((Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED),
-                     "leads.signals.post_written"),
+                    ((Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED,
+                      Verb.POST_RESTORED), "leads.signals.post_written"),
                     ((Verb.POST_DELETED, Verb.POST_HIDDEN), "leads.signals.post_gone"),
                     ((Verb.REFERRAL_SIGNED_UP,), "leads.signals.friend_joined"),
                     ((Verb.VISITED, Verb.LOGGED_IN, Verb.TOPIC_CREATED, Verb.POST_CREATED),

@@ -132,7 +132,8 @@ class PostOut(BaseModel):
     edited_at: datetime | None
     revision_count: int
     deleted_at: datetime | None
-    hidden_at: datetime | None = Field(description="Set when flags hid the post; only moderators see such posts.")
+    hidden_at: datetime | None = Field(description="Set while the post is hidden (by flags or a moderator); only "
+                                                    "moderators and its author see it.")
     held_at: datetime | None = Field(default=None, description="Set while the post waits for a moderator before "
                                                                "publication; only its author and moderators see it.")
 

@@ -59,6 +59,12 @@ def may_see_held(user, author_id):
     return is_moderator(user) or (getattr(user, "is_authenticated", False) and user.id == author_id)
 
 
+def may_see_hidden(user, author_id):
+    """Whether `user` sees a hidden post: moderators, and its author, who may edit it for another look
+    (portal/moderation/resubmit.py)."""
+    return may_see_held(user, author_id)
+
+
 def visible_topics(user):
     """select() of topics `user` may see listed: readable category, not deleted, not held for someone else."""
     query = (sa.select(Topic).join(Topic.category)
@@ -72,5 +78,6 @@ def visible_posts_clause(user):
     """Posts a reader sees: not deleted; not hidden and not held (except by its author) unless a moderator looks."""
     clause = Post.deleted_at.is_(None)
     if not is_moderator(user):
-        clause = sa.and_(clause, Post.hidden_at.is_(None), sa.or_(Post.held_at.is_(None), _own(user, Post.author_id)))
+        clause = sa.and_(clause, sa.or_(sa.and_(Post.hidden_at.is_(None), Post.held_at.is_(None)),
+                                        _own(user, Post.author_id)))
     return clause

@@ -19,11 +19,12 @@ from .models import Category, FollowTarget, IdeaStatusChange, Post, Topic, Topic
 from .official import may_be_official
 
 
-def held_items(posts):
-    """{post id: its open review item} for the held posts among `posts` (what the author is told they wait for)."""
-    from ..moderation.queue import open_items_of_held  # moderation sits above the community
+def review_items(posts):
+    """{post id: its open review item, else its last} for the held and hidden posts among `posts` (what the
+    author is told they wait for, or why they were hidden)."""
+    from ..moderation.queue import items_of_withheld  # moderation sits above the community
 
-    return open_items_of_held(posts)
+    return items_of_withheld(posts)
 
 
 def _signed_in(user):
@@ -98,8 +99,9 @@ class PostEntry:
     can_mark_official: bool = False
     can_unmark_official: bool = False
     can_quote: bool = False
-    # The open review item of a held post (the reasons it waits), for its author and moderators.
-    held_item: object = None
+    # The review item of a held or hidden post (open, else the last decided): why it waits or was hidden,
+    # for its author and moderators.
+    review_item: object = None
 
 
 # Why the reply box is not shown; "open" shows it.
@@ -172,7 +174,7 @@ def _entry(user, topic, post, my_vote, moderator, reply_state, may_flag):
         can_flag=may_flag and not own and post.hidden_at is None and post.held_at is None,
         can_accept=may_accept, can_mark_official=moderator and not is_official and may_be_official(post, topic),
         can_unmark_official=moderator and is_official and not topic.deleted_at,
-        can_quote=reply_state == REPLY_OPEN,
+        can_quote=reply_state == REPLY_OPEN and post.hidden_at is None,  # the author sees it: not to repost it
     )
 
 
@@ -186,9 +188,9 @@ def topic_page(user, topic_id, page=1):
     may_flag = can(user, Permission.FLAG)
     entries = [_entry(user, topic, post, votes.get(post.id, 0), moderator, reply_state, may_flag)
                for post in page_of_posts.items]
-    held = held_items(page_of_posts.items)
+    withheld = review_items(page_of_posts.items)
     for entry in entries:
-        entry.held_item = held.get(entry.post.id)
+        entry.review_item = withheld.get(entry.post.id)
     open_to_change = not topic.deleted_at and _signed_in(user)
     view = TopicPage(topic=topic, posts=page_of_posts, entries=entries, tags=list(topic.tags),
                      following=follows.is_following(user, FollowTarget.TOPIC, topic.id),

@@ -13,7 +13,7 @@ from ..moderation.holds import hold_for
 from ..payloads import PostCreated, PostDeleted, PostEdited, PostHeld
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
-from .access import can_write, is_moderator, may_see_held, visible_posts_clause
+from .access import can_write, is_moderator, may_see_held, may_see_hidden, visible_posts_clause
 from .content import Body, clean_title
 from .limits import check_posting_limit
 from .models import Post, PostRevision, Topic, TopicKind, Vote
@@ -26,7 +26,7 @@ def get_post(user, post_id):
     if post is None:
         raise NotFound("post_not_found", _l("That post does not exist."))
     get_topic(user, post.topic_id)
-    if post.deleted_at or (post.hidden_at and not is_moderator(user)) \
+    if post.deleted_at or (post.hidden_at and not may_see_hidden(user, post.author_id)) \
             or (post.held_at and not may_see_held(user, post.author_id)):
         raise NotFound("post_not_found", _l("That post does not exist."))
     return post
@@ -103,13 +103,19 @@ def editable_post(editor, post_id):
 def edit_post(editor, post_id, body, *, title=None, now=None):
     """Change a post's text (and the topic title on its first post), keeping the old text."""
     post = editable_post(editor, post_id)
+    _ensure_open(editor, post.topic)
+    apply_edit(editor, post, body, title=title, now=now or utcnow())
+    db.session.commit()
+    return post
+
+
+def apply_edit(editor, post, body, *, title=None, now):
+    """edit_post()'s work on a post `editor` may edit, in the caller's transaction; False when nothing changed."""
     topic = post.topic
-    _ensure_open(editor, topic)
     content = Body(editor, body)
     new_title = clean_title(title) if title is not None and post.number == 1 else None
     if content.source == post.source and (new_title is None or new_title == topic.title):
-        return post
-    now = now or utcnow()
+        return False
     if editor.id != post.author_id:  # a moderator's hand on someone else's words
         audit(editor, "post.edited", post, now=now, revision=post.revision_count + 1,
               **_changed_words(post, topic, content.source, new_title))
@@ -122,8 +128,7 @@ def edit_post(editor, post_id, body, *, title=None, now=None):
         topic.title = new_title
     record_activity(Verb.POST_EDITED, actor=editor, obj=post, occurred_at=now,
                     payload=PostEdited(topic_id=topic.id, revision=post.revision_count))
-    db.session.commit()
-    return post
+    return True
 
 
 def _changed_words(post, topic, source, title, limit=1000):
@@ -139,14 +144,20 @@ def _changed_words(post, topic, source, title, limit=1000):
 def delete_post(actor, post_id, *, now=None):
     """Soft-delete a post (the whole topic for a first post); the author or a moderator."""
     post = get_post(actor, post_id)
-    topic = post.topic
     if post.author_id != actor.id and not is_moderator(actor):
         raise Forbidden("not_author", _("You can only delete your own posts."))
-    now = now or utcnow()
+    apply_delete(actor, post, now=now or utcnow())
+    db.session.commit()
+    return post
+
+
+def apply_delete(actor, post, *, now):
+    """delete_post()'s work on a post `actor` may delete, in the caller's transaction."""
+    topic = post.topic
     post.deleted_at = now
     if post.number == 1:
         topic.deleted_at = now
-    else:
+    elif post.held_at is None:  # a held reply was never counted
         topic.reply_count = Topic.reply_count - 1
     was_solution = topic.solved_post_id == post.id
     if was_solution:
@@ -159,8 +170,6 @@ def delete_post(actor, post_id, *, now=None):
     if post.author_id != actor.id:
         audit(actor, "post.deleted", post, now=now, topic_id=topic.id, author_id=post.author_id,
               whole_topic=post.number == 1, before={"deleted": False}, after={"deleted": True})
-    db.session.commit()
-    return post
 
 
 def revisions(user, post_id):

@@ -156,11 +156,20 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
     may close a topic as a duplicate (or reopen it). `duplicate_of_id` None
     reopens. Each change that takes effect records its own activity.
     """
+    ensure(actor, Permission.POST)
+    topic = get_topic(actor, topic_id)
+    apply_topic_change(actor, topic, title=title, tags=tags, pinned=pinned, locked=locked, category_id=category_id,
+                       duplicate_of_id=duplicate_of_id, idea_status=idea_status, status_reply=status_reply,
+                       now=now or utcnow())
+    db.session.commit()
+    return topic
+
+
+def apply_topic_change(actor, topic, *, title=None, tags=None, pinned=None, locked=None, category_id=None,
+                       duplicate_of_id=_UNSET, idea_status=None, status_reply="", now):
+    """change_topic()'s checks and writes on a topic `actor` may read, in the caller's transaction."""
     from .ideas import apply_idea_status, check_idea_status
 
-    ensure(actor, Permission.POST)
-    now = now or utcnow()
-    topic = get_topic(actor, topic_id)
     _ensure_may_change(actor, topic, details=title is not None or tags is not None,
                        duplicate=duplicate_of_id is not _UNSET,
                        staff=any(v is not None for v in (pinned, locked, category_id, idea_status)))
@@ -199,8 +208,6 @@ def change_topic(actor, topic_id, *, title=None, tags=None, pinned=None, locked=
         topic.locked = locked
         record_activity(Verb.TOPIC_LOCKED, actor=actor, obj=topic, occurred_at=now,
                         payload=TopicLocked(topic_id=topic.id, locked=locked))
-    db.session.commit()
-    return topic
 
 
 def _ensure_may_change(actor, topic, *, details, duplicate, staff):

@@ -14,14 +14,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..errors import DomainError
+from ..errors import DomainError, NotFound
 from ..extensions import cache
 from ..forms import attempt, show_errors
 from ..inputs import as_id, page_number
 from ..permissions import Permission, require, require_login
 from ..sqltypes import utcnow
 from ..urls import is_local_path
-from . import answers, flags, follows, ideas, official, pages, posts, reading, topics, votes
+from . import answers, flags, follows, ideas, official, pages, posts, reading, restructure, topics, votes
 from .forms import (
     AcceptForm,
     ActionForm,
@@ -177,6 +177,14 @@ def _topic_response(topic_id, reply_form, status=200, quote_id=None):
 
 @bp.get("/t/<int:topic_id>")
 def topic(topic_id):
+    try:  # kept in this variable, the topic stays in the session for the page below: no second query
+        shown = topics.get_topic(current_user, topic_id)
+    except NotFound:
+        shown = None
+    if shown is None or shown.deleted_at:
+        merged_into = restructure.merged_destination(current_user, topic_id)
+        if merged_into is not None:  # its posts live there now
+            return redirect(url_for("community.topic", topic_id=merged_into), 301)
     if request.args.get("unread"):
         return redirect(_post_url(topic_id, *pages.first_unread(current_user, topic_id)))
     number = request.args.get("post", type=as_id)

@@ -21,7 +21,7 @@ COMPLAINT_WORDS = Terms((
 ))
 
 
-@listens_to(Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED)
+@listens_to(Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED, Verb.POST_RESTORED)
 def post_written(verb, activity, **extra):
     post_id = activity.payload.get("post_id") if verb == Verb.TOPIC_CREATED else activity.object_id
     if verb == Verb.TOPIC_EDITED:

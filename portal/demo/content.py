@@ -1239,6 +1239,57 @@ TOPICS = ANNOUNCEMENTS + STAFF_ROOM + QUESTIONS + DISCUSSIONS + IDEAS
 # -- the CRM side: what the company knows about each account beyond the basics ---------------------
 
 # external id -> products owned: (product, bought days ago, quantity)
+# -- moderation: what waits in the review queue, and a member already warned once -----------------------
+
+DEMO_WATCHED_WORDS = "加微信\n刷单\n代理加盟\nreplica\ncrypto"
+
+
+class DemoModeratedReply(NamedTuple):
+    key: str
+    topic: str      # a DemoTopic key
+    author: str
+    ago: float      # days before now
+    body: str
+
+
+class DemoFlag(NamedTuple):
+    post: str       # a DemoModeratedReply key
+    flagger: str
+    reason: str
+    ago: float
+    text: str = ""
+
+
+DEMO_MODERATED_REPLIES = (
+    DemoModeratedReply("rude-old", "yoy-growth", "tan.weiming", 20.2, "这种问题文档里都写着，自己不会先查一下吗？"),
+    DemoModeratedReply("rude", "gps-map", "tan.weiming", 0.5,
+                       "Read the manual. This gets asked every week and nobody bothers to search first."),
+    DemoModeratedReply("job-ad", "bi-selection", "huang.jingyi", 0.25,
+                       "顺便问一下，有没有公司在招数据分析师？我想投简历，Tableau 和 Lumina 都会。"),
+    # Uses a watched word (加微信): held for a moderator before anyone sees it.
+    DemoModeratedReply("plugin-ad", "export-slow", "shen.yue", 0.3,
+                       "导出慢可以试试我们的加速插件，加微信 lumina-speedup 免费试用一个月。"),
+)
+DEMO_FLAGS = (
+    DemoFlag("rude-old", "xu.ting", "abusive", 20.1),
+    DemoFlag("rude-old", "wang.fang", "abusive", 20.0, "对新人太不友好了"),
+    # Three flags hide the post until a moderator looks.
+    DemoFlag("rude", "tobias.braun", "abusive", 0.45, "Not helpful, and rude to a new member."),
+    DemoFlag("rude", "lena.fischer", "abusive", 0.4),
+    DemoFlag("rude", "jonas.weber", "off_topic", 0.35),
+    DemoFlag("job-ad", "emily.carter", "off_topic", 0.2, "Job hunting in a thread about choosing a BI tool"),
+)
+# (post key, moderator, decision, its details, days ago): the earlier rude reply was hidden and its author warned,
+# and he acknowledged the warning half a day later.
+DEMO_DECISIONS = (
+    ("rude-old", "moderator", "warn", {"reason": "请友善地回答问题：新成员提问时，给出链接或思路，而不是指责。"}, 19.9),
+)
+DEMO_WARNING_ACKNOWLEDGED_AGO = 19.4
+DEMO_MEMBER_NOTES = (
+    ("moderator", "tan.weiming", "第二次对新人不友好的回复。回答质量其实很高，私信聊过一次；再有一次就禁言一周。", 0.2),
+)
+
+
 DEMO_PRODUCTS = {
     "LC-1001": (("Lumina Analytics Enterprise", 1420, 300), ("Lumina Embed", 400, 1),
                 ("Lumina Data Connectors", 65, 12)),

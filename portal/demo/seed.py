@@ -18,7 +18,8 @@ from werkzeug.security import generate_password_hash
 
 from ..auth.models import Team, User
 from ..community import answers, follows, ideas, posts, topics, votes
-from ..community.models import Category, Post, Tag
+from ..community.flags import flag_post
+from ..community.models import Category, Post, Tag, Topic
 from ..crm import lifecycle_rules, segments
 from ..crm.dimensions import assign_value_tiers, recompute_all
 from ..crm.lifecycle import change_lifecycle_stage
@@ -31,6 +32,10 @@ from ..extensions import db
 from ..leads import daily, pipeline
 from ..leads.models import OPEN_STATUSES, Lead
 from ..levels import level_for
+from ..moderation import decisions, sanctions
+from ..moderation.models import MemberSanction, ReviewItem, ReviewStatus, SanctionKind
+from ..moderation.notes import add_member_note
+from ..moderation.rules import update_moderation_rules
 from ..notifications.models import Notification
 from ..payloads import Visited
 from ..permissions import Role
@@ -97,6 +102,7 @@ def seed_demo() -> dict:
     with current_app.test_request_context(), stand_in_crm(staff[ADMIN_EMAIL]):  # @mentions link through url_for
         now = utcnow()
         _community(now)
+        _moderation(now)
         _referrals(now)
         _crm_records(now)
         _crm_history(now)
@@ -391,6 +397,31 @@ def _demo_first_purchase(when, customer):
 
 
 READ_AFTER_DAYS = 14  # the demo's members have read what they were told more than two weeks ago
+
+
+def _moderation(now):
+    """The watched words, then the demo's rude, off-topic and advertising replies, their flags and the
+    moderator's earlier decision: the review queue has something to show, and one member a history."""
+    people = {user.email.partition("@")[0]: user for user in db.session.scalars(sa.select(User))}
+    titles = {spec.key: spec.title for spec in content.TOPICS}
+    update_moderation_rules(people["admin"], {"watched_words": content.DEMO_WATCHED_WORDS})
+    post_ids = {}
+    for spec in content.DEMO_MODERATED_REPLIES:
+        topic_id = db.session.scalar(sa.select(Topic.id).where(Topic.title == titles[spec.topic]))
+        post = posts.reply(people[spec.author], topic_id, spec.body, now=now - timedelta(days=spec.ago))
+        post_ids[spec.key] = post.id
+    for flag in sorted(content.DEMO_FLAGS, key=lambda flag: -flag.ago):
+        flag_post(people[flag.flagger], post_ids[flag.post], flag.reason, flag.text,
+                  now=now - timedelta(days=flag.ago))
+    for key, moderator, decision, details, ago in content.DEMO_DECISIONS:
+        item_id = db.session.scalar(sa.select(ReviewItem.id).where(ReviewItem.post_id == post_ids[key],
+                                                                   ReviewItem.status == ReviewStatus.OPEN))
+        decisions.decide(people[moderator], item_id, decision, now=now - timedelta(days=ago), **details)
+    for warning in db.session.scalars(sa.select(MemberSanction).where(MemberSanction.kind == SanctionKind.WARNING)):
+        sanctions.acknowledge(warning.member, warning.id,
+                              now=now - timedelta(days=content.DEMO_WARNING_ACKNOWLEDGED_AGO))
+    for author, member, body, ago in content.DEMO_MEMBER_NOTES:
+        add_member_note(people[author], people[member].id, body, now=now - timedelta(days=ago))
 
 
 def _read_old_notifications(now):

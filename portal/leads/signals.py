@@ -37,7 +37,7 @@ def _member(actor):
 
 # -- what members write ---------------------------------------------------------------------------
 
-@listens_to(Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED)
+@listens_to(Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.POST_EDITED, Verb.TOPIC_EDITED, Verb.POST_RESTORED)
 def post_written(verb, activity, actor=None, **extra):
     post = _written_post(verb, activity)
     if post is None:

@@ -124,15 +124,25 @@ def queue_page(viewer, *, page=1, per_page=PER_PAGE):
     pagination = CountedPage(open_items(), page=page, per_page=per_page)
     items = pagination.items
     post_ids = [item.post_id for item in items]
-    author_ids = list({item.post.author_id for item in items})
     flags = defaultdict(list)
     for flag, flagger in db.session.execute(
             sa.select(Flag, User).join(User, User.id == Flag.flagger_id).where(Flag.post_id.in_(post_ids))
             .order_by(Flag.created_at, Flag.id)):
         flags[flag.post_id].append((flag, flagger))
+    histories = author_histories(viewer, [item.post.author for item in items], leave_out_posts=post_ids)
+    entries = [QueueEntry(item=item, flags=flags[item.post_id], history=histories[item.post.author_id])
+               for item in items]
+    return pagination, entries
+
+
+def author_histories(viewer, authors, *, leave_out_posts=()):
+    """{author id: AuthorHistory} for a moderator, in five queries however many authors; the flags on
+    `leave_out_posts` (the ones being decided) are not "earlier"."""
+    ensure(viewer, Permission.MODERATE)
+    author_ids = list({author.id for author in authors})
     earlier_flags = dict(db.session.execute(
         sa.select(Post.author_id, sa.func.count(Flag.id)).join(Flag, Flag.post_id == Post.id)
-        .where(Post.author_id.in_(author_ids), Post.id.not_in(post_ids)).group_by(Post.author_id)).all())
+        .where(Post.author_id.in_(author_ids), Post.id.not_in(list(leave_out_posts))).group_by(Post.author_id)).all())
     outcomes = defaultdict(Counter)
     for author_id, status, n in db.session.execute(
             sa.select(Post.author_id, ReviewItem.status, sa.func.count()).join(Post, Post.id == ReviewItem.post_id)
@@ -143,20 +153,31 @@ def queue_page(viewer, *, page=1, per_page=PER_PAGE):
     from .sanctions import sanctions_of_members  # sanctions decides queue items through decisions
 
     sanctions = sanctions_of_members(viewer, author_ids)
-    entries = [QueueEntry(item=item, flags=flags[item.post_id], history=AuthorHistory(
-        author=item.post.author, earlier_flags=earlier_flags.get(item.post.author_id, 0),
-        outcomes=dict(outcomes[item.post.author_id]), notes=notes.get(item.post.author_id, []),
-        sanctions=sanctions.get(item.post.author_id, [])))
-        for item in items]
-    return pagination, entries
+    return {author.id: AuthorHistory(
+        author=author, earlier_flags=earlier_flags.get(author.id, 0), outcomes=dict(outcomes[author.id]),
+        notes=notes.get(author.id, []), sanctions=sanctions.get(author.id, [])) for author in authors}
 
 
-def open_items_of_held(posts):
-    """{post id: its open item} for the held posts among `posts` (one query, none when no post is held).
+def items_of_withheld(posts):
+    """{post id: its open item, else its last decided one} for the held and hidden posts among `posts`
+    (one query, none when no post is held or hidden): what their author is told and moderators link to.
 
-    Only held posts the reader may see reach here: their author's and moderators' pages."""
-    held_ids = [post.id for post in posts if post.held_at is not None]
-    if not held_ids:
+    Only posts the reader may see reach here: their author's and moderators' pages."""
+    withheld_ids = [post.id for post in posts if post.held_at is not None or post.hidden_at is not None]
+    if not withheld_ids:
         return {}
-    return {item.post_id: item for item in db.session.scalars(
-        sa.select(ReviewItem).where(ReviewItem.post_id.in_(held_ids), ReviewItem.status == ReviewStatus.OPEN))}
+    items = {}
+    for item in db.session.scalars(sa.select(ReviewItem).where(ReviewItem.post_id.in_(withheld_ids))
+                                   .order_by(ReviewItem.id)):
+        if item.post_id not in items or items[item.post_id].status != ReviewStatus.OPEN:
+            items[item.post_id] = item
+    return items
+
+
+def items_of_member(viewer, member_id, limit=10):
+    """A member's latest queue items, open or decided, newest first, with their posts and deciders."""
+    ensure(viewer, Permission.MODERATE)
+    return db.session.scalars(
+        sa.select(ReviewItem).join(Post, Post.id == ReviewItem.post_id).where(Post.author_id == member_id)
+        .options(joinedload(ReviewItem.post).joinedload(Post.topic), joinedload(ReviewItem.decided_by))
+        .order_by(ReviewItem.created_at.desc(), ReviewItem.id.desc()).limit(limit)).all()

@@ -1,18 +1,22 @@
 """Moderators' pages: the review queue, linked accounts (sockpuppets) and reversing their votes for each other."""
-from flask import Blueprint, flash, has_request_context, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, abort, flash, has_request_context, redirect, render_template, request, url_for
 from flask_babel import format_timedelta, get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..auth.models import User, UserStatus
+from ..community.access import readable_categories
 from ..community.votes import reverse_votes_between
-from ..errors import DomainError
+from ..errors import DomainError, Invalid
 from ..extensions import db
 from ..forms import show_errors
 from ..permissions import Permission, can, require
 from ..sqltypes import utcnow
-from . import decisions, links, queue, sanctions
-from .forms import AcknowledgeForm, DecisionForm, LinkAccountsForm, LinkActionForm, SanctionForm
+from . import decisions, links, notes, queue, sanctions
+from .forms import AcknowledgeForm, DecisionForm, LinkAccountsForm, LinkActionForm, MemberNoteForm, SanctionForm
 
 bp = Blueprint("moderation", __name__)
 
@@ -36,7 +40,9 @@ def waited(delta):
 def queue_view():
     page = request.args.get("page", 1, type=int)
     pagination, entries = queue.queue_page(current_user, page=max(page, 1))
+    categories = db.session.scalars(readable_categories(current_user)).all()
     return render_template("moderation/queue.html", page=pagination, entries=entries, form=DecisionForm(),
+                           categories=categories,
                            lift_form=AcknowledgeForm(),
                            show_customers=can(current_user, Permission.VIEW_CUSTOMERS), now=utcnow())
 
@@ -50,8 +56,7 @@ def decide(item_id):
         return redirect(url_for("moderation.queue"))
     decision = request.form.get("decision", "")
     try:
-        decisions.decide(current_user, item_id, decision, form.note.data or "", reason=request.form.get("reason"),
-                         until=_until_from_form())
+        decisions.decide(current_user, item_id, decision, form.note.data or "", **_details_from_form(decision))
     except DomainError as error:
         _flash_error(error)
     else:
@@ -59,9 +64,39 @@ def decide(item_id):
     return redirect(url_for("moderation.queue", page=request.args.get("page", type=int)))
 
 
+def _details_from_form(decision):
+    """What the decision pressed reads from the queue item's form (decisions.takes)."""
+    read = {
+        "reason": lambda: request.form.get("reason"),
+        "until": _until_from_form,
+        "body": lambda: request.form.get("body"),
+        "title": lambda: request.form.get("split_title" if decision == "split" else "title") or None,
+        "category_id": lambda: request.form.get("split_category_id" if decision == "split" else "category_id",
+                                                type=int),
+        "into_topic_id": lambda: _topic_id_in(request.form.get("into_topic", "")),
+        "post_numbers": lambda: decisions.parse_numbers(request.form.get("post_numbers")),
+    }
+    return {name: read[name]() for name in decisions.takes(decision)}
+
+
+def _topic_id_in(text):
+    """A topic's id from its number or its address as a moderator pastes it (…/t/123/some-title)."""
+    match = re.search(r"/t/(\d+)", text) or re.fullmatch(r"\s*#?(\d+)\s*", text)
+    if match is None:
+        raise Invalid("invalid_topic", fields={"into_topic_id": _l(
+            "Give the topic to merge into by its address or number.")})
+    return int(match[1])
+
+
 DECIDED = {
     "approve": _l("Approved: the post is visible to everyone."),
     "hide": _l("Hidden: only moderators see the post now."),
+    "delete": _l("Deleted: the post's points are taken back."),
+    "edit": _l("Edited and kept."),
+    "lock": _l("The topic is locked and the post kept."),
+    "move": _l("The topic is moved and the post kept."),
+    "merge": _l("The topics are merged and the post kept."),
+    "split": _l("The replies are split into a new topic."),
     "warn": _l("The author is warned and the post hidden."),
     "silence": _l("The author is silenced and the post hidden."),
     "suspend": _l("The author is suspended and the post hidden."),
@@ -88,7 +123,37 @@ def _until_from_form():
 def _back_to_member(member_id):
     if can(current_user, Permission.MANAGE_USERS):
         return redirect(url_for("admin.user_detail", user_id=member_id))
-    return redirect(request.referrer or url_for("moderation.queue"))
+    return redirect(url_for("moderation.member", member_id=member_id))
+
+
+@bp.get("/members/<int:member_id>", endpoint="member")
+@require(Permission.MODERATE)
+def member_page(member_id, note_form=None, status=200):
+    """A member as moderators see them: their record here, warnings and suspensions, staff notes."""
+    member = db.session.get(User, member_id)
+    if member is None or member.status == UserStatus.DELETED:
+        abort(404)
+    history = queue.author_histories(current_user, [member])[member.id]
+    return render_template("moderation/member.html", member=member, history=history,
+                           items=queue.items_of_member(current_user, member.id),
+                           sanction_form=SanctionForm(formdata=None), lift_form=AcknowledgeForm(),
+                           note_form=note_form or MemberNoteForm(formdata=None), now=utcnow(),
+                           show_customers=can(current_user, Permission.VIEW_CUSTOMERS)), status
+
+
+@bp.post("/members/<int:member_id>/notes")
+@require(Permission.MODERATE)
+def add_note(member_id):
+    form = MemberNoteForm()
+    if form.validate_on_submit():
+        try:
+            notes.add_member_note(current_user, member_id, form.body.data)
+        except DomainError as error:
+            show_errors(form, error)
+            return member_page(member_id, form, error.status)
+        flash(_("Note added."), "success")
+        return redirect(url_for("moderation.member", member_id=member_id))
+    return member_page(member_id, form, 422)
 
 
 @bp.post("/members/<int:member_id>/sanction")

@@ -13,6 +13,8 @@ MESSAGES = {
     "badge": _l("You earned the badge “%(badge)s”"),
     "announcement": _l("Announcement: %(title)s"),
     "review_needed": _l("A post in “%(title)s” waits for review: %(reasons)s"),
+    "flag_helped": _l("Thank you: your flag helped. The moderators acted on the post you flagged in “%(title)s”."),
+    "flag_helped_unseen": _l("Thank you: your flag helped. The moderators acted on the post you flagged."),
     "warned": _l("You have a warning from the moderators"),
     "silenced": _l("The moderators silenced you until %(until)s: you can read but not write"),
     "suspended": _l("The moderators suspended your account"),

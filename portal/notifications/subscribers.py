@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from ..auth.models import User, UserStatus
 from ..community.access import readers_among
 from ..community.follows import followers
-from ..community.models import FollowTarget, Post, Vote
+from ..community.models import FollowTarget, Post, Topic, Vote
 from ..events import Verb, listens_to
 from ..extensions import db
 from ..permissions import Permission, roles_with
@@ -104,6 +104,22 @@ def on_level_reached(verb, activity, payload, **extra):
 @listens_to(Verb.BADGE_AWARDED)
 def on_badge_awarded(verb, activity, payload, **extra):
     _write_to_actor(activity, "badge", {"badge": payload.badge})
+
+
+@listens_to(Verb.REVIEW_DECIDED)
+def on_flags_agreed(verb, activity, payload, **extra):
+    """Thank the members whose flags a moderator agreed with. The moderator is not named, and the post is
+    not linked (it may be hidden or gone): the topic is, while they may read it."""
+    if not payload.agreed_flagger_ids:
+        return
+    topic = db.session.get(Topic, payload.topic_id)
+    flagger_ids = [user_id for user_id in payload.agreed_flagger_ids if user_id != activity.actor_id]
+    readers = set() if topic.deleted_at or not flagger_ids else set(
+        db.session.scalars(readers_among(flagger_ids, topic.category)))
+    db.session.add_all(Notification(
+        user_id=user_id, kind="flag_helped" if user_id in readers else "flag_helped_unseen",
+        topic_id=topic.id if user_id in readers else None, data={"decision": payload.decision},
+        created_at=activity.occurred_at) for user_id in flagger_ids)
 
 
 @listens_to(Verb.MEMBER_WARNED, Verb.MEMBER_SILENCED, Verb.USER_SUSPENDED)
