@@ -73,7 +73,10 @@ class TooManyRequests(DomainError):
 
 
 def wants_json():
-    return request.path.startswith(API_PREFIX)
+    """The API, and a page's script that asks for JSON (Accept: application/json), get errors as JSON."""
+    if request.path.startswith(API_PREFIX):
+        return True
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 _HTTP_CODES = {

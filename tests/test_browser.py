@@ -266,3 +266,35 @@ def test_a_friend_joins_through_a_share_link(live_server, open_page, make_user):
     expect(page.locator("main table")).to_contain_text("Zhang Wei")
     snap(page, "journey-r-02-referrer-sees-friend")
     assert friend_page.js_errors == [] and page.js_errors == []
+
+
+def test_reading_a_long_discussion_is_reported_by_the_page_as_the_reader_scrolls(live_server, open_page, make_user):
+    """The topic page writes nothing when it is served; its script reports how far the reader got."""
+    import sqlalchemy as sa
+
+    from portal.community import posts
+    from portal.community.models import TopicRead
+    from portal.extensions import db
+    from tests.community_factories import LONG_AGO, ask, make_category
+    from tests.conftest import PASSWORD
+
+    author, reader = (make_user(name=name, created_at=LONG_AGO) for name in ("Wang Fang", "Li Wei"))
+    topic = ask(author, make_category("Talk"), title="A long chat about dashboards", kind="discussion")
+    for n in range(2, 9):
+        posts.reply(author, topic.id, f"Reply number {n}.\n\n" + "More words on dashboards. " * 40)
+
+    def mark():
+        db.session.expire_all()
+        return db.session.scalar(sa.select(TopicRead.last_read_number).where(
+            TopicRead.user_id == reader.id, TopicRead.topic_id == topic.id))
+
+    page = open_page(width=390, height=700)
+    _sign_in(page, live_server, reader.email, PASSWORD)
+    page.goto(f"{live_server}/t/{topic.id}")
+    page.wait_for_timeout(2500)
+    first = mark()
+    assert first is not None and 1 <= first < 8  # what was in view, not the whole page
+    page.locator("#post-8").scroll_into_view_if_needed()
+    page.wait_for_timeout(2500)
+    assert mark() == 8
+    assert page.js_errors == []

@@ -397,6 +397,14 @@ def test_following_a_topic_from_its_page(app, qa, asker, helper):
 
 # -- unread ----------------------------------------------------------------------------------------------
 
+def read_page(client, path):
+    """Open a topic page and report what it offers as read, as the page's script does once it was seen."""
+    page = text(client.get(path))
+    url, up_to = re.search(r'data-read-url="([^"]+)" data-read-up-to="(\d+)"', page).groups()
+    assert client.post(url, data={"up_to": up_to}).status_code == 204
+    return page
+
+
 def test_unread_badge_and_jump_to_first_unread(app, qa, asker, helper, established):
     """After new replies, does the list show how many are new and link to the first one, on the right page?"""
     app.config["POSTS_PER_PAGE"] = 2
@@ -405,6 +413,8 @@ def test_unread_badge_and_jump_to_first_unread(app, qa, asker, helper, establish
     posts.reply(helper, topic.id, "Second post, read already.")
     client = app.test_client(user=reader)
     client.get(f"/t/{topic.id}")
+    assert reading.read_marks(reader, [topic.id]) == {}  # a page view writes nothing
+    read_page(client, f"/t/{topic.id}")
     assert reading.read_marks(reader, [topic.id]) == {topic.id: 2}
     posts.reply(helper, topic.id, "Third post, new.")
     posts.reply(helper, topic.id, "Fourth post, new.")
@@ -415,7 +425,7 @@ def test_unread_badge_and_jump_to_first_unread(app, qa, asker, helper, establish
     response = client.get(f"/t/{topic.id}?unread=1")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/t/{topic.id}?page=2#post-3")
 
-    client.get(f"/t/{topic.id}?page=2")
+    read_page(client, f"/t/{topic.id}?page=2")
     assert "new</a>" not in text(client.get("/latest"))
     response = client.get(f"/t/{topic.id}?unread=1")  # all read: the last post
     assert response.headers["Location"].endswith(f"/t/{topic.id}?page=2#post-4")
@@ -584,3 +594,39 @@ def test_every_community_button_needs_the_csrf_token(make_app, qa, asker, helper
                                            "target_id": topic.id})
         assert response.status_code == 400 and "Your form expired" in text(response), path
     assert count(Post) == 1 and count(Follow) == 0
+
+
+def test_a_signed_in_page_view_writes_nothing(app, qa, asker, helper, established):
+    """Reading is reported by the page's script (POST /t/<id>/read); the pages themselves only read."""
+    topic = start(asker, qa, "Nothing written while reading")
+    posts.reply(helper, topic.id, "A reply to read.")
+    reader = established(name="Reader")
+    client = app.test_client(user=reader)
+    client.get("/latest")  # the day's first page counts the visit: a write, once a day
+    for path in (f"/t/{topic.id}", "/latest", f"/c/{qa.slug}", "/"):
+        with count_queries() as statements:
+            assert client.get(path).status_code == 200
+        writes = [s for s in statements if s.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+        assert writes == [], (path, writes)
+
+
+def test_reporting_what_was_read_caps_never_goes_back_and_checks_the_reader(app, qa, asker, helper, established,
+                                                                          moderator):
+    topic = start(asker, qa, "Report me")
+    posts.reply(helper, topic.id, "Second.")
+    reader = established(name="Reader")
+    client = app.test_client(user=reader)
+    assert client.post(f"/t/{topic.id}/read", data={"up_to": "99"}).status_code == 204
+    assert reading.read_marks(reader, [topic.id]) == {topic.id: 2}  # capped at the last post
+    assert client.post(f"/t/{topic.id}/read", data={"up_to": "1"}).status_code == 204
+    assert reading.read_marks(reader, [topic.id]) == {topic.id: 2}  # going back never un-reads
+    for bad in ("", "0", "two", "-3", "1e3"):
+        response = client.post(f"/t/{topic.id}/read", data={"up_to": bad}, headers={"Accept": "application/json"})
+        assert response.status_code == 422, bad
+        assert "up_to" in response.get_json()["error"]["fields"]
+    assert client.post("/t/999999/read", data={"up_to": "1"}).status_code == 404
+    staff_room = make_category("Staff room", "staff-room", read_access=Access.STAFF, write_access=Access.STAFF)
+    secret = start(moderator, staff_room, "Staff only", kind="discussion")
+    assert client.post(f"/t/{secret.id}/read", data={"up_to": "1"}).status_code == 404
+    assert app.test_client().post(f"/t/{topic.id}/read", data={"up_to": "1"}).status_code in (302, 401)
+    assert reading.read_marks(reader, [secret.id]) == {}

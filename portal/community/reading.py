@@ -1,4 +1,9 @@
-"""Unread tracking: how far each member has read each topic."""
+"""Unread tracking: how far each member has read each topic.
+
+Reading a page writes nothing: the page reports what the reader has seen
+through a small POST from its script (`record_reading`, as Discourse's
+timings do), so a page view is reads only.
+"""
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -15,6 +20,16 @@ def read_marks(user, topic_ids):
         sa.select(TopicRead.topic_id, TopicRead.last_read_number)
         .where(TopicRead.user_id == user.id, TopicRead.topic_id.in_(topic_ids))
     ).all())
+
+
+def record_reading(user, topic_id, up_to_number):
+    """What the topic page's script reports: `user` has seen `topic_id`'s posts up to `up_to_number` (capped
+    at the topic's last number). Committed; NotFound for a topic they may not read."""
+    from .topics import get_topic  # topics lists unread counts from this module
+
+    topic = get_topic(user, topic_id)
+    mark_read(user, topic, min(up_to_number, topic.post_count))
+    return topic
 
 
 def mark_read(user, topic, up_to_number):

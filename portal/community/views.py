@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..errors import DomainError, NotFound
+from ..errors import DomainError, Invalid, NotFound
 from ..extensions import cache
 from ..forms import attempt, show_errors
 from ..inputs import as_id, page_number
@@ -169,10 +169,18 @@ def _topic_response(topic_id, reply_form, status=200, quote_id=None):
     idea_form = IdeaStatusForm(formdata=None, status=view.topic.idea_status)
     html = render_template("community/topic.html", view=view, topic=view.topic, reply_form=reply_form,
                            idea_form=idea_form, flag_form=FlagForm(formdata=None))
-    # After rendering: marking read commits, which would expire what the template reads.
-    if view.read_up_to:
-        reading.mark_read(current_user, view.topic, view.read_up_to)
     return html, status
+
+
+@bp.post("/t/<int:topic_id>/read")
+@require_login
+def read(topic_id):
+    """The topic page's script reports how far the reader got (a page view itself writes nothing)."""
+    up_to = request.form.get("up_to", type=as_id)
+    if up_to is None:
+        raise Invalid("invalid_up_to", fields={"up_to": _("Give the post number read up to.")})
+    reading.record_reading(current_user, topic_id, up_to)
+    return "", 204
 
 
 @bp.get("/t/<int:topic_id>")

@@ -67,3 +67,43 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Reading a topic: the page itself writes nothing; it reports how far the reader got, a few seconds after
+// they get there and when they leave (as Discourse's timings do). Posts in number order count as they come
+// into view; answers sorted by votes count once the last one shown has been seen.
+document.addEventListener("DOMContentLoaded", () => {
+  const topic = document.querySelector("[data-read-url]");
+  if (!topic || !("IntersectionObserver" in window)) return;
+  const cap = Number(topic.dataset.readUpTo);
+  const inOrder = topic.dataset.readInOrder === "true";
+  const posts = [...topic.querySelectorAll("li.post[data-number]")];
+  let seen = 0;
+  let sent = 0;
+  let timer = null;
+  const report = (leaving) => {
+    clearTimeout(timer);
+    if (seen <= sent) return;
+    const body = new FormData();
+    body.append("csrf_token", topic.dataset.csrf);
+    body.append("up_to", String(seen));
+    sent = seen;
+    if (leaving && navigator.sendBeacon) navigator.sendBeacon(topic.dataset.readUrl, body);
+    else fetch(topic.dataset.readUrl, { method: "POST", body, credentials: "same-origin", keepalive: true,
+                                         headers: { Accept: "application/json" } });
+  };
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      // Half the post in view, or a post taller than the window filling half of it.
+      const read = entry.intersectionRatio >= 0.5 || entry.intersectionRect.height >= window.innerHeight / 2;
+      if (!entry.isIntersecting || !read) continue;
+      const number = inOrder ? Number(entry.target.dataset.number) : cap;
+      seen = Math.min(cap, Math.max(seen, number));
+      observer.unobserve(entry.target);
+    }
+    clearTimeout(timer);
+    timer = setTimeout(() => report(false), 2000);
+  }, { threshold: [0, 0.25, 0.5, 1] });
+  for (const post of inOrder ? posts : posts.slice(-1)) observer.observe(post);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") report(true); });
+  window.addEventListener("pagehide", () => report(true));
+});
