@@ -3,7 +3,8 @@
     .venv/bin/python bench/profile_page.py [PATH ...] [--requests 40] [--top 30]
 
 PATH defaults to the 50-post topic page and the question page of
-bench/results/ids.json, plus the bare route of the same size. For each
+bench/results/ids.json, plus the bare route of the same size; --member
+signs in as the bench member first (a visitor otherwise). For each
 path it prints the mean time per request, the split between loading
 (community.pages.topic_page / topics.topic_list), rendering
 (flask.render_template) and the rest, the SQL statements one request runs,
@@ -155,10 +156,18 @@ def main():
     parser.add_argument("paths", nargs="*")
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--member", action="store_true",
+                        help="signed in as the bench member (ids.json) instead of a visitor")
     args = parser.parse_args()
     paths = args.paths or [f"/t/{IDS['discussion_topic_id']}", f"/t/{IDS['question_topic_id']}"]
     instrument()
-    client = app.test_client(use_cookies=False)  # every request an anonymous first visit, as under wrk
+    if args.member:
+        app.config["WTF_CSRF_ENABLED"] = False  # only for signing in here
+        client = app.test_client()
+        signed_in = client.post("/login", data={"email": IDS["member_email"], "password": IDS["member_password"]})
+        assert signed_in.status_code == 302, signed_in.status_code
+    else:
+        client = app.test_client(use_cookies=False)  # every request an anonymous first visit, as under wrk
     if not args.paths:
         size = len(client.get(paths[0]).data)
         paths.append(f"/bench/bare?bytes={size}&rows=50")

@@ -77,6 +77,8 @@ class Config:
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache")
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
     CACHE_DEFAULT_TIMEOUT = _int("CACHE_DEFAULT_TIMEOUT", 300)
+    # The in-process cache's size in entries (visitors' pages and post cards, portal/community/cards.py).
+    CACHE_THRESHOLD = _int("CACHE_THRESHOLD", 20000)
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "teahouse:")
 
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)

@@ -18,10 +18,10 @@ from ..errors import DomainError, Invalid, NotFound
 from ..extensions import cache
 from ..forms import attempt, show_errors
 from ..inputs import as_id, page_number
-from ..permissions import Permission, require, require_login
+from ..permissions import Permission, can, require, require_login
 from ..sqltypes import utcnow
 from ..urls import is_local_path
-from . import answers, flags, follows, ideas, official, pages, posts, reading, restructure, topics, votes
+from . import answers, cards, flags, follows, ideas, official, pages, posts, reading, restructure, topics, votes
 from .forms import (
     AcceptForm,
     ActionForm,
@@ -167,8 +167,12 @@ def _topic_response(topic_id, reply_form, status=200, quote_id=None):
         if quoted:
             reply_form.body.data, reply_form.reply_to_id.data = quoted
     idea_form = IdeaStatusForm(formdata=None, status=view.topic.idea_status)
+    flag_form = FlagForm(formdata=None)
+    shown = cards.post_cards(view, flag_form=flag_form, may_flag_leads=can(current_user, Permission.FLAG_LEADS))
+    first_card = shown[0] if view.entries and view.entries[0].post.number == 1 else None
     html = render_template("community/topic.html", view=view, topic=view.topic, reply_form=reply_form,
-                           idea_form=idea_form, flag_form=FlagForm(formdata=None))
+                           idea_form=idea_form, flag_form=flag_form, first_card=first_card,
+                           reply_cards=shown[1:] if first_card else shown)
     return html, status
 
 
