@@ -1,19 +1,31 @@
-"""Load-test the topic list, a 50-post topic page and a question page against a bare route.
+"""Load-test the community's reading pages, for visitors and a signed-in member, against a bare route.
 
     .venv/bin/python bench/generate.py          # once: bench/results/bench.db + ids.json
     .venv/bin/python bench/topic_pages.py       # serve under gunicorn, measure with wrk
 
 One gunicorn (bench/app.py: the portal plus `/bench/bare`) serves every
 route with the same settings, bound to 127.0.0.1 on a free port. The bare
-route renders a trivial template of exactly the topic page's size with no
-database work. wrk measures each route for the same time, interleaved in
-rounds (bare, list, topic, question, bare, ...) so that machine noise hits
-all of them alike. Per route the table shows the median over the rounds of
-requests per second, p50 and p99 latency, and req/s as a share of the bare
-route's. The target: the topic page serves at least 0.35 of the bare route.
-Results go to bench/results/topic_pages.json.
+route, the reference every ratio is taken against, renders a trivial
+template of exactly the visitor topic page's size with no database work.
+
+Routes: the 50-post discussion topic (visitor and member), the question with
+50 answers (visitor), `/latest`, the home page `/` and the discussion's
+category page `/c/<slug>` (each as visitor and as member). The member is
+signed in over HTTP once (GET /login for the CSRF token, POST /login), and
+wrk sends the session cookie with every request.
+
+wrk measures each route for the same time, interleaved in rounds (bare, then
+every page, then bare again, ...) so that machine noise hits all of them
+alike. Per route the table shows the median over the rounds of requests per
+second, p50 and p99 latency, req/s as a share of the bare route's, and each
+round's own share. Targets (issue 15), for every page but the visitor
+question page: at least 0.35 of the bare route's req/s and p50 <= 100 ms.
+Results go to bench/results/topic_pages.json; the exit status is 1 when a
+target is missed (unless --no-fail).
 """
 import argparse
+import html
+import http.client
 import json
 import os
 import platform
@@ -21,21 +33,23 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
-TARGET = 0.35
+TARGET_RATIO = 0.35     # req/s as a share of the bare route's
+TARGET_P50_MS = 100.0   # median latency under the bench load
 POSTS_PER_PAGE = 50
+BARE = "bare"
 
 
 def free_port():
@@ -44,13 +58,37 @@ def free_port():
         return s.getsockname()[1]
 
 
-def fetch(url, timeout=30):
-    """(status, body bytes) of one GET; HTTP errors are answers too."""
+def http_request(base, path, *, method="GET", cookie=None, form=None, timeout=30):
+    """(status, headers, body bytes) of one request; no redirects followed, HTTP errors are answers too."""
+    parsed = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
+    headers = {}
+    body = None
+    if cookie:
+        headers["Cookie"] = cookie
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def fetch(base, path, cookie=None, timeout=30):
+    status, _, body = http_request(base, path, cookie=cookie, timeout=timeout)
+    return status, body
+
+
+def session_cookie(headers):
+    """The `session=...` pair a response sets, or None."""
+    for value in headers.get_all("Set-Cookie") or []:
+        pair = value.split(";", 1)[0].strip()
+        if pair.startswith("session="):
+            return pair
+    return None
 
 
 class Server:
@@ -85,7 +123,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                if fetch(self.base + "/bench/bare?bytes=2000", timeout=2)[0] == 200:
+                if fetch(self.base, "/bench/bare?bytes=2000", timeout=2)[0] == 200:
                     return
             except OSError:
                 pass
@@ -136,19 +174,21 @@ def parse_wrk(output):
     }
 
 
-def run_wrk(url, duration, args):
+def run_wrk(url, duration, args, cookie=None):
     cmd = [args.wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration}s", "--latency",
-           "--timeout", "10s", url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+           "--timeout", "10s"]
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)
 
 
-def wait_for_pages(server, urls, wait_minutes):
-    """Poll until every page answers 200 (the views may still be under construction)."""
+def wait_for_pages(server, paths, wait_minutes):
+    """Poll until every visitor page answers 200 (the views may still be under construction)."""
     deadline = time.monotonic() + wait_minutes * 60
     while True:
-        statuses = {name: fetch(server.base + path)[0] for name, path in urls.items()}
-        missing = {name: status for name, status in statuses.items() if status != 200}
+        statuses = {path: fetch(server.base, path)[0] for path in paths}
+        missing = {path: status for path, status in statuses.items() if status != 200}
         if not missing:
             return
         if time.monotonic() >= deadline:
@@ -157,55 +197,146 @@ def wait_for_pages(server, urls, wait_minutes):
         time.sleep(60)
 
 
+def bench_facts(db_path, ids):
+    """The member's display name and the slug of the discussion topic's category, from the database."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        member = conn.execute("SELECT name FROM users WHERE email = ?", (ids["member_email"],)).fetchone()
+        slug = conn.execute("SELECT c.slug FROM topics t JOIN categories c ON c.id = t.category_id "
+                            "WHERE t.id = ?", (ids["discussion_topic_id"],)).fetchone()
+    if not member or not slug:
+        raise SystemExit(f"{db_path} lacks the bench member or the discussion's category: re-run bench/generate.py")
+    return member[0], slug[0]
+
+
+def signed_in(body, member_name):
+    """Whether a page is a signed-in one: it names the member and offers no "Sign in" link."""
+    text = body.decode("utf-8", errors="replace")
+    return html.escape(member_name) in text and 'href="/login"' not in text
+
+
+def sign_in(server, email, password):
+    """The `session=...` cookie of the bench member, signed in through the login form."""
+    status, headers, body = http_request(server.base, "/login")
+    if status != 200:
+        raise SystemExit(f"GET /login answered {status}")
+    token = re.search(rb'name="csrf_token"[^>]*\bvalue="([^"]+)"', body) or \
+        re.search(rb'value="([^"]+)"[^>]*name="csrf_token"', body)
+    cookie = session_cookie(headers)
+    if not token or not cookie:
+        raise SystemExit("GET /login gave no csrf_token field or no session cookie")
+    form = {"email": email, "password": password, "csrf_token": html.unescape(token.group(1).decode())}
+    status, headers, _ = http_request(server.base, "/login", method="POST", cookie=cookie, form=form)
+    cookie = session_cookie(headers) or cookie
+    if status != 302:
+        raise SystemExit(f"POST /login answered {status} (expected 302): wrong password or CSRF token?\n"
+                         f"{server.log_tail(15)}")
+    return cookie
+
+
+def warm_member_page(server, path, cookie, member_name):
+    """One signed-in request (the day's first records a visit), then check the page is 200 and signed in.
+    Returns the cookie to use from now on (a response may have rewritten the session)."""
+    for _ in range(2):
+        status, headers, body = http_request(server.base, path, cookie=cookie)
+        cookie = session_cookie(headers) or cookie
+    if status != 200:
+        raise SystemExit(f"signed-in {path} answered {status}\n{server.log_tail(15)}")
+    if not signed_in(body, member_name):
+        raise SystemExit(f"signed-in {path} does not look signed in (no {member_name!r}, or a Sign in link)")
+    return cookie
+
+
 def measure(args):
     ids = json.loads(Path(args.ids).read_text())
     db_path = Path(args.db or ids["database"]).resolve()
     if not db_path.exists():
         raise SystemExit(f"{db_path} does not exist: run bench/generate.py first")
+    member_name, slug = bench_facts(db_path, ids)
+    topic, question = f"/t/{ids['discussion_topic_id']}", f"/t/{ids['question_topic_id']}"
+    # name: (path, signed in, has the issue's targets)
     pages = {
-        "topic list": "/latest",
-        "topic (50 posts)": f"/t/{ids['discussion_topic_id']}",
-        "question (50 answers)": f"/t/{ids['question_topic_id']}",
+        "visitor topic (50 posts)": (topic, False, True),
+        "visitor question (50 ans.)": (question, False, False),
+        "member topic (50 posts)": (topic, True, True),
+        "visitor /latest": ("/latest", False, True),
+        "member /latest": ("/latest", True, True),
+        "visitor /": ("/", False, True),
+        "member /": ("/", True, True),
+        f"visitor /c/{slug}": (f"/c/{slug}", False, True),
+        f"member /c/{slug}": (f"/c/{slug}", True, True),
     }
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        pages = {name: page for name, page in pages.items() if any(w in name for w in wanted)}
+        if not pages:
+            raise SystemExit(f"--only {args.only!r} matches no route")
+    n_routes = len(pages) + 1
+    estimate = n_routes * (args.rounds * args.duration + args.warmup) + 15
+    print(f"{n_routes} routes x {args.rounds} rounds x {args.duration} s + {args.warmup} s warm-up each: "
+          f"about {estimate / 60:.1f} min", flush=True)
+
     workdir = Path(tempfile.mkdtemp(prefix="teahouse-bench-"))
     load_before = os.getloadavg()
+    started = time.monotonic()
     server = Server(db_path, args, workdir)
     try:
         server.start()
-        wait_for_pages(server, pages, args.wait_minutes)
-        sizes = {name: len(fetch(server.base + path)[1]) for name, path in pages.items()}
-        bare_path = f"/bench/bare?bytes={sizes['topic (50 posts)']}&rows={POSTS_PER_PAGE}"
-        status, body = fetch(server.base + bare_path)
+        wait_for_pages(server, {path for path, member, _ in pages.values() if not member} | {topic},
+                       args.wait_minutes)
+        cookie = None
+        if any(member for _, member, _ in pages.values()):
+            cookie = sign_in(server, ids["member_email"], ids["member_password"])
+            for path, member, _ in pages.values():
+                if member:
+                    cookie = warm_member_page(server, path, cookie, member_name)
+        cookies = {name: (cookie if member else None) for name, (_, member, _) in pages.items()}
+
+        sizes = {}
+        for name, (path, _, _) in pages.items():  # the warm-up request of each page, and its size
+            status, body = fetch(server.base, path, cookie=cookies[name])
+            if status != 200:
+                raise SystemExit(f"{name} {path} answered {status}")
+            sizes[name] = len(body)
+        reference_size = len(fetch(server.base, topic)[1])  # the visitor topic page
+        bare_path = f"/bench/bare?bytes={reference_size}&rows={POSTS_PER_PAGE}"
+        status, body = fetch(server.base, bare_path)
         if status != 200:
             raise SystemExit(f"bare route answered {status}")
-        routes = {"bare": bare_path, **pages}
-        sizes = {"bare": len(body), **sizes}
+        routes = {BARE: bare_path, **{name: path for name, (path, _, _) in pages.items()}}
+        cookies[BARE] = None
+        sizes = {BARE: len(body), **sizes}
         print(f"gunicorn {args.worker_class} workers={args.workers} threads={args.gthreads} on {server.base}; "
-              f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s x {args.rounds} rounds")
+              f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s x {args.rounds} rounds; "
+              f"member {member_name} ({ids['member_email']})")
         for name, path in routes.items():
-            print(f"  {name:<22} {path}  ({sizes[name]:,} bytes)")
+            print(f"  {name:<28} {path}  ({sizes[name]:,} bytes)")
 
-        for path in routes.values():  # warm every worker and thread, and SQLite's page cache
-            run_wrk(server.base + path, args.warmup, args)
+        for name, path in routes.items():  # warm every worker and thread, and SQLite's page cache
+            run_wrk(server.base + path, args.warmup, args, cookies[name])
         rounds = []
         for r in range(args.rounds):
             one = {}
             for name, path in routes.items():
-                one[name] = run_wrk(server.base + path, args.duration, args)
-                res = one[name]
-                print(f"  round {r + 1} {name:<22} {res['rps']:8.1f} req/s  p50 {res['p50_ms']:7.2f} ms  "
+                one[name] = res = run_wrk(server.base + path, args.duration, args, cookies[name])
+                print(f"  round {r + 1} {name:<28} {res['rps']:8.1f} req/s  p50 {res['p50_ms']:7.2f} ms  "
                       f"p99 {res['p99_ms']:7.2f} ms", flush=True)
             rounds.append(one)
+        still_signed_in = True
+        if cookie:  # the cookie must still open the member's pages after the rounds
+            status, body = fetch(server.base, "/latest", cookie=cookie)
+            still_signed_in = status == 200 and signed_in(body, member_name)
     finally:
         server.stop()
         log = server.log_tail(200)
         shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.monotonic() - started
 
     summary = {}
     for name in routes:
         runs = [one[name] for one in rounds]
         summary[name] = {
             "path": routes[name],
+            "signed_in": bool(cookies[name]),
             "bytes": sizes[name],
             "rps": statistics.median(r["rps"] for r in runs),
             "p50_ms": statistics.median(r["p50_ms"] for r in runs),
@@ -213,15 +344,26 @@ def measure(args):
             "non_2xx": sum(r["non_2xx"] for r in runs),
             "socket_errors": sum(r["socket_errors"] for r in runs),
             # ratio of each round to the bare run of the same round, to show the spread
-            "round_ratios": [round(one[name]["rps"] / one["bare"]["rps"], 3) for one in rounds],
+            "round_ratios": [round(one[name]["rps"] / one[BARE]["rps"], 3) for one in rounds],
             "rounds": runs,
         }
-    bare_rps = summary["bare"]["rps"]
-    for row in summary.values():
-        row["ratio"] = row["rps"] / bare_rps
-    topic_ratio = summary["topic (50 posts)"]["ratio"]
+    bare_rps = summary[BARE]["rps"]
+    for name, row in summary.items():
+        row["ratio"] = round(row["rps"] / bare_rps, 4)
+        targeted = name in pages and pages[name][2]
+        if targeted:
+            ratio_ok, p50_ok = row["ratio"] >= TARGET_RATIO, row["p50_ms"] <= TARGET_P50_MS
+            ok = ratio_ok and p50_ok and row["non_2xx"] == 0 and row["socket_errors"] == 0
+            row["target"] = {"ratio_min": TARGET_RATIO, "ratio_ok": ratio_ok, "p50_max_ms": TARGET_P50_MS,
+                             "p50_ok": p50_ok, "pass": ok}
+        else:
+            row["target"] = None
+    missed = [name for name, row in summary.items() if row["target"] and not row["target"]["pass"]]
+    if not still_signed_in:
+        missed.append("(member session lost during the run)")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(elapsed, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     # other work on the machine moves absolute figures: the 1-minute load before and after
                     "loadavg_before": round(load_before[0], 2), "loadavg_after": round(os.getloadavg()[0], 2)},
@@ -229,9 +371,12 @@ def measure(args):
                    "posts_per_page": POSTS_PER_PAGE, "database": str(db_path)},
         "load": {"tool": "wrk", "threads": args.wrk_threads, "connections": args.connections,
                  "duration_s": args.duration, "rounds": args.rounds, "warmup_s": args.warmup},
+        "reference": {"route": BARE, "path": bare_path, "sized_to": "visitor topic (50 posts)"},
+        "member": {"email": ids["member_email"], "name": member_name, "still_signed_in_after": still_signed_in},
         "data": ids.get("counts"),
         "routes": summary,
-        "target": {"topic_ratio_min": TARGET, "topic_ratio": round(topic_ratio, 3), "pass": topic_ratio >= TARGET},
+        "targets": {"ratio_min": TARGET_RATIO, "p50_max_ms": TARGET_P50_MS, "missed": missed,
+                    "pass": not missed},
     }
     print_table(result)
     errors = sum(r["non_2xx"] + r["socket_errors"] for r in summary.values())
@@ -240,19 +385,35 @@ def measure(args):
     return result
 
 
+def _verdict(row):
+    target = row["target"]
+    if target is None:
+        return "—"
+    if target["pass"]:
+        return "yes"
+    why = [w for w, ok in (("ratio", target["ratio_ok"]), ("p50", target["p50_ok"])) if not ok]
+    if row["non_2xx"] or row["socket_errors"]:
+        why.append("errors")
+    return "**no** (" + ", ".join(why) + ")"
+
+
 def print_table(result):
     print()
-    print(f"{'route':<24}{'bytes':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}   per-round ratios")
+    print("| route | path | bytes | req/s | p50 ms | p99 ms | ratio to bare | per-round ratios | target met |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---|")
     for name, row in result["routes"].items():
         spread = " ".join(f"{r:.3f}" for r in row["round_ratios"])
-        print(f"{name:<24}{row['bytes']:>9,}{row['rps']:>10.1f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
-              f"{row['ratio']:>8.3f}   {spread}")
-    target = result["target"]
+        print(f"| {name} | `{row['path']}` | {row['bytes']:,} | {row['rps']:.1f} | {row['p50_ms']:.2f} | "
+              f"{row['p99_ms']:.2f} | {row['ratio']:.3f} | {spread} | {_verdict(row)} |")
     machine = result["machine"]
-    print(f"(1-minute load average {machine['loadavg_before']} before, {machine['loadavg_after']} after; "
-          f"{machine['cpus']} CPUs)")
-    verdict = "PASS" if target["pass"] else "FAIL"
-    print(f"\n{verdict}: topic page at {target['topic_ratio']:.3f} of the bare route (target >= {TARGET})")
+    print(f"\n(1-minute load average {machine['loadavg_before']} before, {machine['loadavg_after']} after; "
+          f"{machine['cpus']} CPUs; {result['seconds']:.0f} s)")
+    targets = result["targets"]
+    rule = f"ratio >= {targets['ratio_min']} and p50 <= {targets['p50_max_ms']:.0f} ms"
+    if targets["pass"]:
+        print(f"\nPASS: every targeted page meets {rule}")
+    else:
+        print(f"\nFAIL ({rule}): " + "; ".join(targets["missed"]))
 
 
 def main(argv=None):
@@ -260,25 +421,30 @@ def main(argv=None):
     parser.add_argument("--ids", default=str(RESULTS / "ids.json"), help="written by bench/generate.py")
     parser.add_argument("--db", help="database file (default: the one named in ids.json)")
     parser.add_argument("--out", default=str(RESULTS / "topic_pages.json"))
-    parser.add_argument("--duration", type=int, default=10, help="seconds per route and round")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per route and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per route")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk warm-up per route")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", dest="gthreads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--only", help="comma-separated parts of route names to measure (the bare route always), "
+                                       "e.g. 'member' or '/latest,topic'")
+    parser.add_argument("--no-fail", action="store_true", help="exit 0 even when a target is missed")
     parser.add_argument("--wait-minutes", type=float, default=0,
                         help="keep polling this long for pages that do not answer 200 yet")
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     args = parser.parse_args(argv)
     if not shutil.which(args.wrk):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    if args.rounds < 3:
+        print("note: fewer than 3 rounds; the issue's figures are medians of at least 3")
     result = measure(args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"results written to {args.out}")
-    return 0 if result["target"]["pass"] else 1
+    return 0 if result["targets"]["pass"] or args.no_fail else 1
 
 
 if __name__ == "__main__":
