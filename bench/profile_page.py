@@ -64,10 +64,12 @@ def _timed(owner, name, phase):
 
 def instrument():
     """Time the loading and rendering phases by wrapping the functions the views call."""
-    from portal.community import pages, topics, views
+    from portal.community import cards, lists, pages, views
 
-    _timed(pages, "topic_page", "load (pages.topic_page, topics.topic_list)")
-    _timed(topics, "topic_list", "load (pages.topic_page, topics.topic_list)")
+    _timed(pages, "topic_page", "load (pages.topic_page, lists.topic_page)")
+    _timed(lists, "topic_page", "load (pages.topic_page, lists.topic_page)")
+    _timed(lists, "topic_rows", "rows (lists.topic_rows)")
+    _timed(cards, "post_cards", "cards (cards.post_cards)")
     _timed(views, "render_template", "render (render_template)")
 
 
@@ -105,7 +107,7 @@ def profile_path(client, path, requests, top):
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(top)
     print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
 
 

@@ -89,9 +89,22 @@ def _init_extensions(app):
 
 def _init_features(app):
     """Each feature wires itself: its subscribers on the activity spine, its outbox handlers, its hooks."""
-    from . import auth, community, crm, emails, leads, moderation, notifications, referrals, rewards, webhooks
+    from . import (
+        auth,
+        community,
+        crm,
+        emails,
+        leads,
+        moderation,
+        notices,
+        notifications,
+        referrals,
+        rewards,
+        webhooks,
+    )
 
-    for feature in (auth, emails, community, crm, leads, moderation, notifications, referrals, rewards, webhooks):
+    for feature in (auth, emails, community, crm, leads, moderation, notifications, notices, referrals, rewards,
+                    webhooks):
         feature.init_app(app)
 
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .errors import API_PREFIX
-from .notifications.services import unread_count
+from .notices import notices_for
 from .permissions import Permission
 
 # (permission needed, endpoint, label): later features add their staff pages here.
@@ -45,7 +45,7 @@ def layout_globals():
         return {"community_name": current_app.config["COMMUNITY_NAME"]}
     signed_in = current_user.is_authenticated
     return {
-        "unread_notifications": unread_count(current_user) if signed_in else 0,
+        "unread_notifications": notices_for(current_user).unread_notifications if signed_in else 0,
         "staff_menu": staff_menu(current_user) if signed_in else [],
         "languages": current_app.config["LANGUAGES"],
         "current_locale": str(get_locale()),

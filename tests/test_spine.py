@@ -129,6 +129,10 @@ for verbs, name in (((Verb.VISITED, Verb.TOPIC_CREATED, Verb.POST_CREATED, Verb.
                      "leads.signals.member_present"),
                     ((Verb.USER_SUSPENDED, Verb.USER_ROLE_CHANGED, Verb.ACCOUNT_DELETED), "leads.signals.rep_left"),
                     ((Verb.LEAD_STATUS_CHANGED,), "crm.sales.lead_won"),
+                    # Topic lists are cached under one version: whatever a topic's version follows moves it,
+                    # and so do merges, splits and restored posts.
+                    ((*[verb for verb, names in SUBSCRIBERS.items() if FRESHNESS in names], Verb.TOPIC_MERGED,
+                      Verb.TOPIC_SPLIT, Verb.POST_RESTORED), "community.lists.topic_changed"),
                     # Webhooks publish the lead, referral and customer events the company's CRM subscribes to.
                     ((Verb.LEAD_CREATED, Verb.LEAD_CLAIMED, Verb.LEAD_ASSIGNED, Verb.LEAD_STATUS_CHANGED,
                       Verb.LEAD_RETURNED, Verb.REFERRAL_CONVERTED, Verb.CUSTOMER_STAGE_CHANGED),

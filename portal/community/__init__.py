@@ -3,6 +3,7 @@
 
 def init_app(app):
     from ..events import connect_subscribers
-    from . import freshness
+    from . import freshness, lists
 
-    connect_subscribers(freshness)
+    connect_subscribers(freshness, lists)
+    lists.listen_for_commits()

@@ -8,7 +8,8 @@ from ..audit import audit
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..permissions import Permission, ensure
-from .models import Access, Category
+from .lists import mark_changed as mark_lists_changed
+from .models import Access, Category, Topic
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -67,6 +68,7 @@ def create_category(actor, **values):
     db.session.add(category)
     db.session.flush()
     audit(actor, "category.created", category, **{k: str(v) for k, v in clean.items()})
+    mark_lists_changed()
     db.session.commit()
     return category
 
@@ -83,6 +85,10 @@ def update_category(actor, category_id, **values):
         setattr(category, field, clean[field])
     if changes:
         audit(actor, "category.updated", category, **changes)
+        # Its name and colour show on its topics' pages and rows, who may read it in every list.
+        db.session.execute(sa.update(Topic).where(Topic.category_id == category.id)
+                           .values(version=Topic.version + 1))
+        mark_lists_changed()
         db.session.commit()
     return category
 

@@ -87,9 +87,11 @@ class Tag(db.Model):
 class Topic(db.Model):
     __tablename__ = "topics"
     __table_args__ = (
-        sa.Index("ix_topics_category_last", "category_id", "last_posted_at"),
-        sa.Index("ix_topics_last_posted", "last_posted_at"),
-        sa.Index("ix_topics_score", "score"),
+        # One per order a topic list reads in (topics.topic_ids), each ending in id so the page is read
+        # straight off the index, ties included.
+        sa.Index("ix_topics_category_last", "category_id", "pinned", "last_posted_at", "id"),
+        sa.Index("ix_topics_last_posted", "last_posted_at", "id"),
+        sa.Index("ix_topics_score", "score", "last_posted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,3 +260,11 @@ class TopicRead(db.Model):
     topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topics.id"), primary_key=True)
     last_read_number: Mapped[int] = mapped_column(default=0)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CacheVersion(db.Model):
+    """A counter that makes cached renderings stale when it moves (community/lists.py: every topic list)."""
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -18,10 +18,12 @@ from .models import Topic, TopicKind
 from .posts import get_post
 
 
-def may_be_official(post, topic):
-    """Whether `post` can carry the official mark: a visible staff answer in a live question."""
+def may_be_official(post, topic, by_staff=None):
+    """Whether `post` can carry the official mark: a visible staff answer in a live question. `by_staff`:
+    whether its author is community staff, when the caller knows (else read from the author)."""
+    by_staff = post.author.is_community_staff if by_staff is None else by_staff
     return (topic.kind == TopicKind.QUESTION and not topic.deleted_at and post.number != 1
-            and post.is_visible and post.author.is_community_staff)
+            and post.is_visible and by_staff)
 
 
 def _staff_answer(actor, post_id):

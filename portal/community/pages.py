@@ -12,8 +12,9 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User, UserStatus
 from ..errors import NotFound
-from ..extensions import db
-from ..permissions import Permission, Role, can
+from ..extensions import cache, db
+from ..pagination import PageNavigation
+from ..permissions import Permission, Role, can, roles_with
 from . import access, follows, posts, reading, topics
 from .models import Category, FollowTarget, IdeaStatusChange, Post, Topic, TopicKind
 from .official import may_be_official
@@ -31,43 +32,7 @@ def _signed_in(user):
     return getattr(user, "is_authenticated", False)
 
 
-# -- lists -------------------------------------------------------------------------------
-
-def unread_counts(user, topic_page):
-    """{topic id: posts new since the reader's last visit} for one page of topics (one query)."""
-    items = topic_page.items
-    marks = reading.read_marks(user, [t.id for t in items])
-    return {t.id: reading.unread_count(t, marks) for t in items}
-
-
-@dataclass
-class CategorySummary:
-    category: Category
-    topic_count: int = 0
-    latest: Topic | None = None
-
-
-def category_summaries(user):
-    """The categories `user` may read with their topic count and latest topic: two queries."""
-    categories = db.session.scalars(access.readable_categories(user)).all()
-    visible = access.visible_topics(user)
-    ranked = visible.with_only_columns(
-        Topic.id, Topic.category_id,
-        sa.func.count().over(partition_by=Topic.category_id).label("topic_count"),
-        sa.func.row_number().over(partition_by=Topic.category_id,
-                                  order_by=(Topic.last_posted_at.desc(), Topic.id.desc())).label("rank"),
-    ).subquery()
-    rows = db.session.execute(
-        sa.select(Topic, ranked.c.topic_count).join(ranked, ranked.c.id == Topic.id)
-        .where(ranked.c.rank == 1).options(joinedload(Topic.last_poster))
-    ).all()
-    latest = {topic.category_id: (topic, n) for topic, n in rows}
-    summaries = []
-    for category in categories:
-        topic, n = latest.get(category.id, (None, 0))
-        summaries.append(CategorySummary(category, n, topic))
-    return summaries
-
+# -- lists (the topics themselves: lists.py) ----------------------------------------------
 
 def top_members(limit=6):
     """The active members with the most points, and how many active members there are."""
@@ -159,40 +124,115 @@ def _reply_state(user, topic, moderator):
     return REPLY_OPEN
 
 
-def _entry(user, topic, post, my_vote, moderator, reply_state, may_flag):
-    own = _signed_in(user) and post.author_id == user.id
+def _entry(reader_id, topic, post, my_vote, moderator, reply_state, may_flag, may_vote):
+    own = reader_id is not None and post.author_id == reader_id
     is_question = topic.kind == TopicKind.QUESTION
     open_to_edit = not topic.deleted_at and (not topic.is_closed or moderator)
-    may_accept = is_question and post.number != 1 and (moderator or (_signed_in(user) and topic.author_id == user.id))
-    may_vote = can(user, Permission.VOTE) and not own and not topic.deleted_at and post.held_at is None
+    may_accept = is_question and post.number != 1 and (moderator or (reader_id is not None
+                                                                     and topic.author_id == reader_id))
+    voting = may_vote and not own and not topic.deleted_at and post.held_at is None
     first_of_idea = topic.kind == TopicKind.IDEA and post.number == 1
     is_official = topic.official_post_id == post.id
     return PostEntry(
         post=post, my_vote=my_vote, accepted=topic.solved_post_id == post.id, official=is_official,
-        can_vote=may_vote, can_downvote=may_vote and not first_of_idea,
+        can_vote=voting, can_downvote=voting and not first_of_idea,
         can_edit=(own or moderator) and open_to_edit,
         can_flag=may_flag and not own and post.hidden_at is None and post.held_at is None,
-        can_accept=may_accept, can_mark_official=moderator and not is_official and may_be_official(post, topic),
+        can_accept=may_accept,
+        can_mark_official=moderator and not is_official and may_be_official(post, topic, post.author_is_staff),
         can_unmark_official=moderator and is_official and not topic.deleted_at,
         can_quote=reply_state == REPLY_OPEN and post.hidden_at is None,  # the author sees it: not to repost it
     )
 
 
+@dataclass(frozen=True)
+class ShownPost:
+    """What a topic page needs of a post to decide the reader's side of its card (cards.py renders the card
+    itself, from the post, only when no cached card fits)."""
+    id: int
+    number: int
+    author_id: int
+    score: int
+    hidden_at: object
+    held_at: object
+    created_at: object
+    author_is_staff: bool  # a moderator or an admin: their answer may be marked official
+
+    @property
+    def is_visible(self):  # (deleted posts are never shown)
+        return self.hidden_at is None and self.held_at is None
+
+
+@dataclass(frozen=True)
+class TagName:
+    name: str
+
+
+@dataclass
+class PostsPage(PageNavigation):
+    items: list[ShownPost]
+    total: int
+    page: int
+    per_page: int
+
+
+@dataclass(frozen=True)
+class ShownPage:
+    """A page of a topic's posts as every reader but the authors of its withheld posts sees it."""
+    posts: PostsPage
+    tags: tuple[TagName, ...]
+    # Authors of the topic's held and hidden posts: each sees their own, so their pages are their own.
+    withheld_authors: frozenset
+
+
+def shown_page(user, topic, page):
+    """The posts of one page of `topic` that `user` sees, its tags, cached per topic version and page: one
+    query for the posts and one for the tags on a miss, none on a hit."""
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    moderator = access.is_moderator(user)
+    key = f"topic-page-posts:{topic.id}:v{topic.version}:p{page}:{per_page}:m{int(moderator)}"
+    reader_id = user.id if _signed_in(user) else None
+    found = cache.get(key)
+    if found is not None and (moderator or reader_id not in found.withheld_authors):
+        return found
+    shown = _read_shown_page(user, topic, page, per_page)
+    if moderator or reader_id not in shown.withheld_authors:
+        cache.set(key, shown)
+    return shown
+
+
+def _read_shown_page(user, topic, page, per_page):
+    withheld = sa.or_(Post.hidden_at.is_not(None), Post.held_at.is_not(None))
+    rows = db.session.execute(
+        sa.select(Post.id, Post.number, Post.author_id, Post.score, Post.hidden_at, Post.held_at, Post.created_at,
+                  User.role.in_(roles_with(Permission.MODERATE)), sa.func.count().over())
+        .join(User, User.id == Post.author_id)
+        .where(Post.topic_id == topic.id, access.visible_posts_clause(user))
+        .order_by(*posts.reading_order(topic)).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    total = rows[0][-1] if rows else len(posts.visible_numbers(user, topic))
+    authors = frozenset(db.session.scalars(
+        sa.select(Post.author_id).distinct().where(Post.topic_id == topic.id, Post.deleted_at.is_(None), withheld)))
+    tags = tuple(TagName(tag.name) for tag in topic.tags)
+    return ShownPage(PostsPage([ShownPost(*row[:-1]) for row in rows], total, page, per_page), tags, authors)
+
+
 def topic_page(user, topic_id, page=1):
     """Everything the topic page shows; the same number of queries for 1 post or 100."""
     topic = topics.get_topic(user, topic_id)
-    page_of_posts = posts.topic_posts(user, topic, page=page)
-    votes = posts.my_votes(user, page_of_posts.items)
+    shown = shown_page(user, topic, page)
+    votes = posts.my_votes(user, shown.posts.items)
     moderator = access.is_moderator(user)
     reply_state = _reply_state(user, topic, moderator)
-    may_flag = can(user, Permission.FLAG)
-    entries = [_entry(user, topic, post, votes.get(post.id, 0), moderator, reply_state, may_flag)
-               for post in page_of_posts.items]
-    withheld = review_items(page_of_posts.items)
+    reader_id = user.id if _signed_in(user) else None
+    may_flag, may_vote = can(user, Permission.FLAG), can(user, Permission.VOTE)
+    entries = [_entry(reader_id, topic, post, votes.get(post.id, 0), moderator, reply_state, may_flag, may_vote)
+               for post in shown.posts.items]
+    withheld = review_items(shown.posts.items)
     for entry in entries:
         entry.review_item = withheld.get(entry.post.id)
-    open_to_change = not topic.deleted_at and _signed_in(user)
-    view = TopicPage(topic=topic, posts=page_of_posts, entries=entries, tags=list(topic.tags),
+    open_to_change = not topic.deleted_at and reader_id is not None
+    view = TopicPage(topic=topic, posts=shown.posts, entries=entries, tags=list(shown.tags),
                      following=follows.is_following(user, FollowTarget.TOPIC, topic.id),
                      moderator=moderator, reply_state=reply_state,
                      can_edit_details=open_to_change and topics.may_edit_details(user, topic),

@@ -86,13 +86,22 @@ def create_topic(author, *, category_id, kind, title, body, tags=(), now=None):
     return topic
 
 
-def topic_list(user, *, category=None, sort="latest", period="all", kind=None, tag=None, status=None,
-               topic_ids=None, page=1, per_page=None):
-    """One page of topics `user` may see, with what a list shows loaded in a fixed number of queries."""
-    query = visible_topics(user).options(
+def topic_list(user, *, page=1, per_page=None, **filters):
+    """One page of topics `user` may see, with what a list shows loaded in a fixed number of queries (the
+    API's lists; the pages' come from the cache of lists.py). `filters`: list_query()'s."""
+    query = list_query(user, **filters).options(
         joinedload(Topic.category), joinedload(Topic.author), joinedload(Topic.last_poster),
         selectinload(Topic.tags),
     )
+    per_page = per_page or current_app.config["TOPICS_PER_PAGE"]
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
+
+
+def list_query(user, *, category=None, sort="latest", period="all", kind=None, tag=None, status=None,
+               topic_ids=None):
+    """select() of the topics `user` may see in a list, filtered and in the list's order (an index's:
+    models.Topic). Invalid for a sort, period, kind or status that does not exist."""
+    query = visible_topics(user)
     if category is not None:
         query = query.where(Topic.category_id == category.id)
     if topic_ids is not None:
@@ -106,9 +115,7 @@ def topic_list(user, *, category=None, sort="latest", period="all", kind=None, t
             query = query.where(Topic.idea_status == IdeaStatus(status))
         except ValueError:
             raise Invalid(fields={"status": _l("Choose an idea status.")}) from None
-    query = _sorted(query, sort, period, pinned_first=category is not None)
-    per_page = per_page or current_app.config["TOPICS_PER_PAGE"]
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=100, error_out=False)
+    return _sorted(query, sort, period, pinned_first=category is not None)
 
 
 def _sorted(query, sort, period, *, pinned_first):

@@ -7,9 +7,11 @@ page the button was on. Only 401 and 403 answer as such, since the page never
 offers what they refuse.
 """
 from datetime import timedelta
+from functools import lru_cache
 
+from babel import dates as babel_dates
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_timedelta, get_locale
+from flask_babel import get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -21,7 +23,21 @@ from ..inputs import as_id, page_number
 from ..permissions import Permission, can, require, require_login
 from ..sqltypes import utcnow
 from ..urls import is_local_path
-from . import answers, cards, flags, follows, ideas, official, pages, posts, reading, restructure, topics, votes
+from . import (
+    answers,
+    cards,
+    flags,
+    follows,
+    ideas,
+    lists,
+    official,
+    pages,
+    posts,
+    reading,
+    restructure,
+    topics,
+    votes,
+)
 from .forms import (
     AcceptForm,
     ActionForm,
@@ -56,9 +72,22 @@ def ago(moment):
     delta = utcnow() - moment
     if delta < timedelta(minutes=1):
         return _("just now")
+    locale = str(get_locale())
     if delta < timedelta(days=7):
-        return format_timedelta(-delta, granularity="minute", add_direction=True)
-    return format_date(moment, "medium")
+        return _minutes_ago(int(delta.total_seconds() // 60), locale)
+    return _day(to_user_timezone(moment).date(), locale)
+
+
+# A list shows dozens of these a page and Babel takes ~40 µs each: the same few thousand answers, remembered.
+@lru_cache(maxsize=8192)
+def _minutes_ago(minutes, locale):
+    return babel_dates.format_timedelta(timedelta(minutes=-minutes), granularity="minute", add_direction=True,
+                                        locale=locale)
+
+
+@lru_cache(maxsize=8192)
+def _day(day, locale):
+    return babel_dates.format_date(day, "medium", locale=locale)
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -91,29 +120,30 @@ def _valid(form):
 
 # -- lists ---------------------------------------------------------------------------------
 
-def _listing(sorts=LIST_SORTS, default_sort="latest", kind=None, **filters):
-    """One page of topics in the sort, period and kind the query string asks for."""
+def _listing(sorts=LIST_SORTS, default_sort="latest", kind=None, style="topic", **filters):
+    """One page of topics in the sort, period and kind the query string asks for, and its rows."""
     sort = request.args.get("sort", default_sort)
     period = request.args.get("period", "all")
     kind = kind or request.args.get("kind") or None
-    page = topics.topic_list(current_user, sort=sort, period=period, kind=kind, page=_page(), **filters)
-    return {"topics": page, "unread": pages.unread_counts(current_user, page), "sort": sort, "period": period,
-            "kind": kind, "sorts": sorts, "periods": PERIODS, "kinds": list(TopicKind)}
+    page = lists.topic_page(current_user, sort=sort, period=period, kind=kind, page=_page(), **filters)
+    rows = lists.topic_rows(current_user, page, style=style, show_category=filters.get("category") is None)
+    return {"topics": page, "rows": rows, "sort": sort, "period": period, "kind": kind, "sorts": sorts,
+            "periods": PERIODS, "kinds": list(TopicKind)}
 
 
 def _home(tab, topic_ids=None):
     members, member_count = pages.top_members()
-    page = topics.topic_list(current_user, topic_ids=topic_ids, page=_page(),
-                             per_page=None if tab == "following" else HOME_TOPICS)
-    return render_template("community/home.html", tab=tab, summaries=pages.category_summaries(current_user),
-                           topics=page, unread=pages.unread_counts(current_user, page),
-                           popular_tags=topics.tag_counts(current_user, limit=15),
+    page = lists.topic_page(current_user, topic_ids=topic_ids, page=_page(),
+                            per_page=None if tab == "following" else HOME_TOPICS)
+    return render_template("community/home.html", tab=tab, summaries=lists.category_summaries(current_user),
+                           topics=page, rows=lists.topic_rows(current_user, page),
+                           popular_tags=lists.tag_counts(current_user, limit=15),
                            top_members=members, member_count=member_count)
 
 
 @bp.get("/")
 def home():
-    return _home("latest")
+    return _list_page(lambda: _home("latest"))
 
 
 @bp.get("/feed")
@@ -124,12 +154,16 @@ def feed():
 
 @bp.get("/latest")
 def latest():
-    return render_template("community/list.html", heading=_("All topics"), endpoint="community.latest",
-                           args={}, **_listing())
+    return _list_page(lambda: render_template("community/list.html", heading=_("All topics"),
+                                              endpoint="community.latest", args={}, **_listing()))
 
 
 @bp.get("/c/<slug>")
 def category(slug):
+    return _list_page(lambda: _category_page(slug))
+
+
+def _category_page(slug):
     category = topics.get_category(current_user, slug=slug)
     return render_template("community/list.html", category=category, heading=category.name,
                            endpoint="community.category", args={"slug": slug},
@@ -139,16 +173,17 @@ def category(slug):
 
 @bp.get("/tags/<name>")
 def tag(name):
-    return render_template("community/list.html", tag=name, heading=_("Tagged “%(tag)s”", tag=name),
-                           endpoint="community.tag", args={"name": name}, **_listing(tag=name))
+    return _list_page(lambda: render_template("community/list.html", tag=name,
+                                              heading=_("Tagged “%(tag)s”", tag=name), endpoint="community.tag",
+                                              args={"name": name}, **_listing(tag=name)))
 
 
 @bp.get("/ideas")
 def ideas_list():
     status = request.args.get("status") or None
-    return render_template("community/ideas.html", status=status, statuses=list(IdeaStatus),
-                           **_listing(sorts=IDEA_SORTS, default_sort="votes", kind=TopicKind.IDEA.value,
-                                      status=status))
+    return _list_page(lambda: render_template(
+        "community/ideas.html", status=status, statuses=list(IdeaStatus),
+        **_listing(sorts=IDEA_SORTS, default_sort="votes", kind=TopicKind.IDEA.value, style="idea", status=status)))
 
 
 @bp.get("/search")
@@ -166,13 +201,12 @@ def _topic_response(topic_id, reply_form, status=200, quote_id=None):
         quoted = pages.quote(current_user, view.topic, quote_id)
         if quoted:
             reply_form.body.data, reply_form.reply_to_id.data = quoted
-    idea_form = IdeaStatusForm(formdata=None, status=view.topic.idea_status)
-    flag_form = FlagForm(formdata=None)
-    shown = cards.post_cards(view, flag_form=flag_form, may_flag_leads=can(current_user, Permission.FLAG_LEADS))
+    moderating_an_idea = view.moderator and view.topic.kind == TopicKind.IDEA
+    idea_form = IdeaStatusForm(formdata=None, status=view.topic.idea_status) if moderating_an_idea else None
+    shown = cards.post_cards(view, may_flag_leads=can(current_user, Permission.FLAG_LEADS))
     first_card = shown[0] if view.entries and view.entries[0].post.number == 1 else None
     html = render_template("community/topic.html", view=view, topic=view.topic, reply_form=reply_form,
-                           idea_form=idea_form, flag_form=flag_form, first_card=first_card,
-                           reply_cards=shown[1:] if first_card else shown)
+                           idea_form=idea_form, first_card=first_card, reply_cards=shown[1:] if first_card else shown)
     return html, status
 
 
@@ -217,12 +251,42 @@ def _cached_topic_page(topic_id):
     # The topic's version changes with every action on it, so a hit is never stale for
     # what the topic shows; authors' names and levels may lag by CACHE_DEFAULT_TIMEOUT.
     topic = topics.get_topic(current_user, topic_id)
-    key = f"topic-page:{topic.id}:v{topic.version}:p{_page()}:{get_locale()}"
+    return _cached_page(f"topic-page:{topic.id}:v{topic.version}:p{_page()}",
+                        lambda: _topic_response(topic_id, ReplyForm(formdata=None))[0])
+
+
+def _cached_page(key, render):
+    """The page `render()` makes, from the cache under `key` (which names what the page shows and its
+    version) and the reader's language. For pages the same for every visitor only."""
+    key = f"{key}:{get_locale()}"
     html = cache.get(key)
     if html is None:
-        html, _status = _topic_response(topic_id, ReplyForm(formdata=None))
+        html = render()
         cache.set(key, html)
     return html
+
+
+# What a list's address may carry and still be cached: anything else is rendered (and not stored), so
+# made-up addresses can't fill the cache.
+LIST_ARGS = {"sort": set(topics.SORTS), "period": set(PERIODS), "kind": {k.value for k in TopicKind},
+             "status": {s.value for s in IdeaStatus}}
+
+
+def _cacheable_list_address():
+    """Whether every argument of the address is one a list knows, with a value it knows."""
+    for name, value in request.args.items():
+        known = value.isdigit() and len(value) <= 4 if name == "page" else value in LIST_ARGS.get(name, ())
+        if not known:
+            return False
+    return True
+
+
+def _list_page(render):
+    """A list page; for visitors from the cache, under the list version (lists.py)."""
+    if not _same_for_every_visitor() or not _cacheable_list_address():
+        return render()
+    query = "&".join(f"{name}={request.args[name]}" for name in sorted(request.args))
+    return _cached_page(f"list-page:{request.path}?{query}:v{lists.list_version()}", render)
 
 
 @bp.post("/t/<int:topic_id>/reply")

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, has_request_context, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..notices import notices_for
 from ..permissions import require_login
 from ..sqltypes import utcnow
 from . import sanctions
@@ -14,12 +15,13 @@ bp = Blueprint("standing", __name__)
 
 @bp.app_context_processor
 def standing_notices():
-    """For a signed-in member: the warning they have not acknowledged (one indexed query per page) and the
-    silence in force (read from the user row; its reason loaded only while silenced)."""
+    """For a signed-in member: the warning they have not acknowledged (cached with the bell's count:
+    portal/notices.py) and the silence in force (read from the user row; its reason loaded only while
+    silenced)."""
     if not has_request_context() or not current_user.is_authenticated:
         return {}
     now = utcnow()
-    return {"unacknowledged_warning_id": sanctions.unacknowledged_warning_id(current_user),
+    return {"unacknowledged_warning_id": notices_for(current_user).unacknowledged_warning_id,
             "current_silence": sanctions.current_silence(current_user, now) if current_user.silenced_at(now)
             else None}
 

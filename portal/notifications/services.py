@@ -59,4 +59,7 @@ def mark_all_read(user):
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
+    from ..notices import member_changed  # (notices reads the counts this module keeps)
+
+    member_changed(user.id)  # a bulk UPDATE: the ORM's events don't see it
     db.session.commit()

@@ -1,0 +1,105 @@
+"""What every page tells a signed-in member: how many notifications wait, and a warning to acknowledge.
+
+Read from the database, they cost two statements a page, the count the
+heavier (each notification's topic must still be readable). So both are
+cached per member, under two versions read in one statement:
+
+- the member's notice version (NoticeVersion), which moves when a
+  transaction that adds a notification for them, marks one read, or warns
+  them or settles a warning commits. The rows move as that transaction's
+  last writes, in the order of their member ids, so no two transactions wait
+  on each other for them;
+- the topic lists' version (community/lists.py), which moves with anything
+  that changes which topics a reader may read.
+"""
+from dataclasses import dataclass
+
+import flask
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .community import access, lists
+from .community.models import CacheVersion
+from .extensions import cache, db
+from .moderation.models import MemberSanction
+from .moderation.sanctions import unacknowledged_warning_id
+from .notifications.models import Notification
+from .notifications.services import unread_count
+
+_CHANGED = "notices_changed"
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class NoticeVersion(db.Model):
+    __tablename__ = "notice_versions"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+@dataclass(frozen=True)
+class Notices:
+    unread_notifications: int
+    unacknowledged_warning_id: int | None
+
+
+def notices_for(user):
+    """The signed-in `user`'s Notices, from the cache when neither version moved (read once a request)."""
+    if "notices" not in flask.g:
+        flask.g.notices = _notices(user)
+    return flask.g.notices
+
+
+def _notices(user):
+    mine = sa.select(NoticeVersion.version).where(NoticeVersion.user_id == user.id).scalar_subquery()
+    community = sa.select(CacheVersion.version).where(CacheVersion.name == lists.VERSION).scalar_subquery()
+    version, list_version = db.session.execute(sa.select(mine, community)).one()
+    key = (f"notices:{user.id}:v{version or 0}:l{list_version or 0}:{access.readable_levels(user)[-1]}"
+           f"{int(access.is_moderator(user))}")
+    found = cache.get(key)
+    if found is None:
+        found = Notices(unread_count(user), unacknowledged_warning_id(user))
+        cache.set(key, found)
+    return found
+
+
+def member_changed(user_id, session=None):
+    """Move `user_id`'s notice version when the current transaction commits (for bulk updates, which the
+    ORM events below don't see)."""
+    (session or db.session).info.setdefault(_CHANGED, set()).add(user_id)
+
+
+@event.listens_for(Notification, "after_insert")
+@event.listens_for(Notification, "after_update")
+def _notification_written(mapper, connection, notification):
+    member_changed(notification.user_id, sa.inspect(notification).session)
+
+
+@event.listens_for(MemberSanction, "after_insert")
+@event.listens_for(MemberSanction, "after_update")
+def _sanction_written(mapper, connection, sanction):
+    member_changed(sanction.member_id, sa.inspect(sanction).session)
+
+
+def _bump_before_commit(session):
+    session.flush()  # the ORM events above fire in the flush
+    changed = session.info.pop(_CHANGED, None)
+    if not changed:
+        return
+    insert = _INSERTS[session.get_bind().dialect.name]
+    table = NoticeVersion.__table__
+    for user_id in sorted(changed):  # one order for every transaction: none waits on another's
+        session.execute(insert(table).values(user_id=user_id, version=1).on_conflict_do_update(
+            index_elements=[table.c.user_id], set_={"version": table.c.version + 1}))
+
+
+def _forget_after_rollback(session):
+    session.info.pop(_CHANGED, None)
+
+
+def init_app(app):
+    for name, listener in (("before_commit", _bump_before_commit), ("after_rollback", _forget_after_rollback)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
