@@ -52,10 +52,14 @@ def notices_for(user):
     return flask.g.notices
 
 
+# Built once: every signed-in page runs it.
+_VERSIONS = sa.select(
+    sa.select(NoticeVersion.version).where(NoticeVersion.user_id == sa.bindparam("user_id")).scalar_subquery(),
+    sa.select(CacheVersion.version).where(CacheVersion.name == lists.VERSION).scalar_subquery())
+
+
 def _notices(user):
-    mine = sa.select(NoticeVersion.version).where(NoticeVersion.user_id == user.id).scalar_subquery()
-    community = sa.select(CacheVersion.version).where(CacheVersion.name == lists.VERSION).scalar_subquery()
-    version, list_version = db.session.execute(sa.select(mine, community)).one()
+    version, list_version = db.session.execute(_VERSIONS, {"user_id": user.id}).one()
     key = (f"notices:{user.id}:v{version or 0}:l{list_version or 0}:{access.readable_levels(user)[-1]}"
            f"{int(access.is_moderator(user))}")
     found = cache.get(key)

@@ -73,16 +73,18 @@ def _secret_of(login_id):
     return (login_id or "").partition(":")[2]
 
 
+# Built once: every signed-in request runs it, and building it cost more than running it.
+_SESSION_USER = (sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
+                 .where(User.id == sa.bindparam("user_id"), User.status == UserStatus.ACTIVE,
+                        LoginSession.token_hash == sa.bindparam("token_hash"), LoginSession.ended_at.is_(None)))
+
+
 def user_for_login_id(login_id):
     """The active user whose live session `login_id` names, or None: flask-login's user loader."""
     user_id, _sep, secret = (login_id or "").partition(":")
     if not (user_id.isascii() and user_id.isdigit() and secret):
         return None
-    user = db.session.scalar(
-        sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == int(user_id), User.status == UserStatus.ACTIVE,
-               LoginSession.token_hash == _digest(secret), LoginSession.ended_at.is_(None))
-    )
+    user = db.session.scalar(_SESSION_USER, {"user_id": int(user_id), "token_hash": _digest(secret)})
     if user is not None:
         user.login_id = login_id
     return user

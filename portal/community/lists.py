@@ -81,12 +81,14 @@ def listen_for_commits():
             event.listen(db.session, name, listener)
 
 
+_LIST_VERSION = sa.select(CacheVersion.version).where(CacheVersion.name == VERSION)  # built once: every list reads it
+
+
 def list_version():
     """The list version this request reads under (read once per request)."""
     # (flask.g, not an imported proxy: connect_subscribers() looks at every name in this module.)
     if "list_version" not in flask.g:
-        flask.g.list_version = db.session.scalar(
-            sa.select(CacheVersion.version).where(CacheVersion.name == VERSION)) or 0
+        flask.g.list_version = db.session.scalar(_LIST_VERSION) or 0
     return flask.g.list_version
 
 
@@ -183,8 +185,8 @@ def topic_rows(user, listing, *, style="topic", show_category=True):
     in one query, tags and all, and rendered."""
     if not listing.items:
         return []
-    keys = [f"row:{listed.id}:v{listed.version}:{get_locale()}:{get_timezone()}:{style}{int(show_category)}"
-            for listed in listing.items]
+    shared = f"{get_locale()}:{get_timezone()}:{style}{int(show_category)}"
+    keys = [f"row:{listed.id}:v{listed.version}:{shared}" for listed in listing.items]
     found = cache.get_many(*keys)
     missing = [listed.id for listed, html in zip(listing.items, found, strict=True) if html is None]
     if missing:

@@ -11,15 +11,17 @@ from ..idempotency import insert_unless_exists
 from ..sqltypes import utcnow
 from .models import TopicRead
 
+# Built once: every list and topic page a member opens runs it.
+_READ_MARKS = (sa.select(TopicRead.topic_id, TopicRead.last_read_number)
+               .where(TopicRead.user_id == sa.bindparam("user_id"),
+                      TopicRead.topic_id.in_(sa.bindparam("topic_ids", expanding=True))))
+
 
 def read_marks(user, topic_ids):
     """{topic id: last post number read} for `user`, in one query."""
     if not getattr(user, "is_authenticated", False) or not topic_ids:
         return {}
-    return dict(db.session.execute(
-        sa.select(TopicRead.topic_id, TopicRead.last_read_number)
-        .where(TopicRead.user_id == user.id, TopicRead.topic_id.in_(topic_ids))
-    ).all())
+    return dict(db.session.execute(_READ_MARKS, {"user_id": user.id, "topic_ids": list(topic_ids)}).all())
 
 
 def record_reading(user, topic_id, up_to_number):
