@@ -87,7 +87,7 @@ class Tag(db.Model):
 class Topic(db.Model):
     __tablename__ = "topics"
     __table_args__ = (
-        # One per order a topic list reads in (topics.topic_ids), each ending in id so the page is read
+        # One per order a topic list reads in (topics.list_query), each ending in id so the page is read
         # straight off the index, ties included.
         sa.Index("ix_topics_category_last", "category_id", "pinned", "last_posted_at", "id"),
         sa.Index("ix_topics_last_posted", "last_posted_at", "id"),
