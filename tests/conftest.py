@@ -20,6 +20,8 @@ os.environ.setdefault("INSTANCE_DIR", tempfile.mkdtemp(prefix="teahouse-instance
 
 from flask import has_app_context  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from jinja2 import BytecodeCache  # noqa: E402
+from werkzeug.routing import Rule  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from portal import create_app  # noqa: E402
@@ -30,6 +32,38 @@ from portal.permissions import Role  # noqa: E402
 from portal.rewards.ledger import balance_mismatches  # noqa: E402
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# Every test builds its own app (make_app). Most of that is compiling the same things for every app: each
+# URL rule's builder (werkzeug writes and compiles Python for each) and each template. Both are kept for
+# the run; what they compile to depends only on the rule and on the template's source.
+class _RunBytecodeCache(BytecodeCache):
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _RunBytecodeCache()
+_BUILDERS = {}
+_compile_builder = Rule._compile_builder
+
+
+def _builder_for_the_run(rule, append_unknown=True):
+    # The builder takes the rule as its first argument and reads the rule's converters from it at call time.
+    converters = tuple(sorted((name, type(converter).__name__) for name, converter in rule._converters.items()))
+    key = (tuple(rule._trace), repr(sorted((rule.defaults or {}).items())), converters, append_unknown)
+    if key not in _BUILDERS:
+        _BUILDERS[key] = _compile_builder(rule, append_unknown)
+    return _BUILDERS[key]
+
+
+Rule._compile_builder = _builder_for_the_run
 PASSWORD = "correct horse battery staple"
 # Links in mail and the API come from here; test requests arrive for SERVER_NAME, another host.
 PUBLIC_URL = "https://community.teahouse.test"
@@ -50,9 +84,10 @@ def _postgres_schema_url(base_url):
     return engine, schema
 
 
-@pytest.fixture(scope="session")
-def database():
-    """(uri, engine options) of a migrated, empty database for this run."""
+@contextlib.contextmanager
+def migrated_database():
+    """(uri, engine options) of a new, migrated, empty database: SQLite in a temporary folder, or a schema of
+    its own at TEST_DATABASE_URL, dropped afterwards."""
     base_url = os.environ.get("TEST_DATABASE_URL", "")
     if base_url.startswith("postgresql"):
         admin_engine, schema = _postgres_schema_url(base_url)
@@ -68,11 +103,28 @@ def database():
 
         upgrade()
         db.engine.dispose()
-    yield uri, options
-    if admin_engine is not None:
-        with admin_engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
+    try:
+        yield uri, options
+    finally:
+        if admin_engine is not None:
+            with admin_engine.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database():
+    """(uri, engine options) of a migrated, empty database for this run."""
+    with migrated_database() as found:
+        yield found
+
+
+def build_app(uri, options, **overrides):
+    """An app for tests on the database at `uri`."""
+    app = create_app({**_test_config(uri, options), **overrides})
+    app.jinja_env.bytecode_cache = _TEMPLATES
+    app.test_client_class = FreshContextClient
+    return app
 
 
 def _test_config(uri, options):
@@ -137,8 +189,7 @@ def make_app(database):
     apps = []
 
     def build(**overrides):
-        app = create_app({**_test_config(uri, options), **overrides})
-        app.test_client_class = FreshContextClient
+        app = build_app(uri, options, **overrides)
         apps.append(app)
         return app
 

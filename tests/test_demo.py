@@ -1,9 +1,14 @@
-"""`flask seed-demo`: a living community on the first run, nothing twice."""
+"""`flask seed-demo`: a living community on the first run, nothing twice.
+
+Seeding takes a while, so the module seeds once, into a database of its own, and every test reads that.
+"""
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from portal.auth.models import User
@@ -29,16 +34,49 @@ from portal.notifications.models import Notification
 from portal.permissions import Role
 from portal.rewards.models import PointsEntry, UserBadge
 from portal.sqltypes import utcnow
+from tests.busy_day import BusyDay
+from tests.conftest import build_app, migrated_database
+
+
+@dataclass
+class Demo:
+    app: object
+    first_output: str  # what the first `flask seed-demo` printed
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    """The demo, seeded once by `flask seed-demo` on a database of its own. Without SERVER_NAME, as under
+    `make run`, where no request is around to build mention links from."""
+    with migrated_database() as (uri, options):
+        app = build_app(uri, options, SERVER_NAME=None)
+        first = app.test_cli_runner().invoke(args=["seed-demo"])
+        assert first.exit_code == 0, first.output
+        yield Demo(app, first.output)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def runner(seeded):
+    """The demo's CLI, with its app context open for the test body."""
+    with seeded.app.app_context():
+        yield seeded.app.test_cli_runner()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(seeded, runner):
+    return seeded.app.test_client()
 
 
 def count(model, *where):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
-def test_seed_demo_builds_the_community_once(runner):
-    first = runner.invoke(args=["seed-demo"])
-    assert first.exit_code == 0, first.output
-    assert "admin@teahouse.example" in first.output
+def test_seed_demo_builds_the_community_once(seeded, runner):
+    assert "admin@teahouse.example" in seeded.first_output and "already" not in seeded.first_output
     second = runner.invoke(args=["seed-demo"])
     assert "already" in second.output and "admin@teahouse.example" in second.output
     assert count(Category) == 6
@@ -69,7 +107,6 @@ def test_seed_demo_builds_the_community_once(runner):
 
 
 def test_demo_customers_cover_every_stage_and_a_pareto_revenue(runner):
-    runner.invoke(args=["seed-demo"])
     customers = db.session.scalars(sa.select(Customer)).all()
     assert {c.lifecycle_stage for c in customers} == set(LifecycleStage)
     assert {c.value_tier for c in customers} == set(ValueTier)
@@ -102,7 +139,6 @@ def test_demo_customers_have_full_records_touchpoints_notes_and_a_conflict(runne
     from portal.crm import linking, timeline
     from portal.crm.models import CustomerNote
 
-    runner.invoke(args=["seed-demo"])
     customers = {c.external_id: c for c in db.session.scalars(sa.select(Customer))}
     key = customers["LC-1001"]
     assert key.products and key.tags and key.relationship_owner and key.owner_rep
@@ -131,14 +167,9 @@ def test_printed_demo_logins_work(runner, client):
 
 # -- the community itself ----------------------------------------------------------------------
 
-def test_demo_community_is_alive(make_app):
-    """One seed (it takes a few seconds), every check: content, access, notifications, counters, history.
-
-    Without SERVER_NAME, as under `make run`, where no request is around to build mention links from.
-    """
-    with make_app(SERVER_NAME=None).app_context():
-        assert seed_demo()["created"] is True
-        check_the_seeded_community()
+def test_demo_community_is_alive(runner):
+    """Every check: content, access, notifications, counters, history."""
+    check_the_seeded_community()
 
 
 def check_the_seeded_community():
@@ -283,7 +314,6 @@ def check_what_subscribers_wrote_is_dated_by_its_cause(now):
 
 
 def test_demo_points_match_the_ledger(runner):
-    runner.invoke(args=["seed-demo"])
     result = runner.invoke(args=["points", "verify"])
     assert result.exit_code == 0, result.output
 
@@ -293,7 +323,6 @@ def test_demo_sales_work_leads_in_every_stage_and_the_crm_heard_each_step(runner
     from portal.leads.models import Lead, LeadKind, LeadSignal, LeadStatus
     from portal.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
     leads = db.session.scalars(sa.select(Lead)).all()
     assert {lead.status for lead in leads} == set(LeadStatus)
     assert {LeadKind.REFERRAL, LeadKind.WIN_BACK, LeadKind.NEW_BUSINESS} <= {lead.kind for lead in leads}
@@ -309,3 +338,17 @@ def test_demo_sales_work_leads_in_every_stage_and_the_crm_heard_each_step(runner
     assert {d.event for d in deliveries} >= {"lead.created", "lead.claimed", "lead.status_changed", "lead.returned",
                                              "customer.stage_changed", "referral.converted"}
     assert {(d.status, d.response_code, d.attempts) for d in deliveries} == {(DeliveryStatus.DELIVERED, 200, 1)}
+
+
+# Last: it changes the demo the tests above read.
+def test_points_verify_finds_no_difference_after_a_busy_day(runner):
+    """After the demo and a day of 400 random actions, does `flask points verify` find every balance right?"""
+    entries_before = db.session.scalar(sa.select(sa.func.count()).select_from(PointsEntry))
+    done = BusyDay().run()
+    assert {"ask", "reply", "upvote", "downvote", "retract", "accept", "delete", "visit"} <= set(done)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PointsEntry)) > entries_before + 200
+    reversals = db.session.scalar(sa.select(sa.func.count()).select_from(PointsEntry)
+                                  .where(PointsEntry.reverses_id.is_not(None)))
+    assert reversals > 10
+    result = runner.invoke(args=["points", "verify"])
+    assert result.exit_code == 0 and "Every balance equals its ledger." in result.output
