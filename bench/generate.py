@@ -39,6 +39,7 @@ if "INSTANCE_DIR" not in os.environ:
     os.environ["INSTANCE_DIR"] = tempfile.mkdtemp(prefix="teahouse-bench-instance-")
     atexit.register(shutil.rmtree, os.environ["INSTANCE_DIR"], True)
 os.environ.setdefault("SECRET_KEY", "bench-secret-key")
+os.environ["OUTBOX_POLL_SECONDS"] = "0"  # no drainer thread: the schema is not there yet when the app starts
 
 import sqlalchemy as sa  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
@@ -56,6 +57,7 @@ POSTS = 50_000
 TAGS = 20
 SPECIAL_POSTS = 50  # the discussion: 50 posts; the question: 1 + 50 answers
 PASSWORD = "bench-password-2026"
+MEMBERS_SIGNED_IN = 8  # topic_pages.py spreads the signed-in requests over these
 
 FIRST_NAMES = ("Alice", "Bo", "Chen", "Dmitri", "Elena", "Farah", "Gustavo", "Hana", "Ivan", "Jia", "Kofi", "Lena",
                "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tomoko", "Uma", "Victor", "Wei",
@@ -311,6 +313,7 @@ def generate(db_path, seed=2026):
         "question_accepted_post_id": solved[question_id],
         "member_password": PASSWORD,
         "member_email": users[0]["email"],
+        "member_emails": [user["email"] for user in users[:MEMBERS_SIGNED_IN]],
         "counts": {"members": len(users), "categories": len(categories), "tags": len(tags), "topics": len(topics),
                    "posts": len(posts), "votes": len(votes), "topic_tags": len(links), "solved": len(solved)},
         "seconds": {"schema": round(t_schema - started, 2), "build_rows": round(t_built - t_schema, 2),

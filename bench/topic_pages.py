@@ -10,9 +10,12 @@ template of exactly the visitor topic page's size with no database work.
 
 Routes: the 50-post discussion topic (visitor and member), the question with
 50 answers (visitor), `/latest`, the home page `/` and the discussion's
-category page `/c/<slug>` (each as visitor and as member). The member is
-signed in over HTTP once (GET /login for the CSRF token, POST /login), and
-wrk sends the session cookie with every request.
+category page `/c/<slug>` (each as visitor and as member). The members
+(`--members`, eight by default, all at the first level, as most of a
+community is) are each signed in over HTTP once (GET /login for the CSRF
+token, POST /login), and wrk sends their session cookies in turn, request
+after request (a Lua script), so a member's page is what the server has for
+members alike, not one member's page seen again.
 
 wrk measures each route for the same time, interleaved in rounds (bare, then
 every page, then bare again, ...) so that machine noise hits all of them
@@ -174,12 +177,30 @@ def parse_wrk(output):
     }
 
 
-def run_wrk(url, duration, args, cookie=None):
+# Each request carries the next member's cookie (wrk runs one copy of this per thread).
+ROTATE_COOKIES_LUA = """
+local cookies = {%s}
+local sent = 0
+request = function()
+  sent = sent + 1
+  wrk.headers["Cookie"] = cookies[(sent %% #cookies) + 1]
+  return wrk.format()
+end
+"""
+
+
+def run_wrk(url, duration, args, cookies=None):
+    """wrk's figures for `url`; with `cookies` (a list), each request sends the next one."""
     cmd = [args.wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration}s", "--latency",
            "--timeout", "10s"]
-    if cookie:
-        cmd += ["-H", f"Cookie: {cookie}"]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(ROTATE_COOKIES_LUA % ", ".join(json.dumps(cookie) for cookie in cookies or []))
+    try:
+        if cookies:
+            cmd += ["-s", script.name]
+        out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script.name)
     return parse_wrk(out)
 
 
@@ -197,15 +218,19 @@ def wait_for_pages(server, paths, wait_minutes):
         time.sleep(60)
 
 
-def bench_facts(db_path, ids):
-    """The member's display name and the slug of the discussion topic's category, from the database."""
+def bench_facts(db_path, ids, members):
+    """{email: display name} of the first `members` bench members and the slug of the discussion topic's
+    category, from the database."""
+    emails = ids.get("member_emails", [ids["member_email"]])[:members]
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
-        member = conn.execute("SELECT name FROM users WHERE email = ?", (ids["member_email"],)).fetchone()
+        names = {email: conn.execute("SELECT name FROM users WHERE email = ?", (email,)).fetchone()
+                 for email in emails}
         slug = conn.execute("SELECT c.slug FROM topics t JOIN categories c ON c.id = t.category_id "
                             "WHERE t.id = ?", (ids["discussion_topic_id"],)).fetchone()
-    if not member or not slug:
-        raise SystemExit(f"{db_path} lacks the bench member or the discussion's category: re-run bench/generate.py")
-    return member[0], slug[0]
+    if not all(names.values()) or not slug or len(names) < members:
+        raise SystemExit(f"{db_path} lacks {members} bench members or the discussion's category: "
+                         "re-run bench/generate.py")
+    return {email: row[0] for email, row in names.items()}, slug[0]
 
 
 def signed_in(body, member_name):
@@ -251,7 +276,7 @@ def measure(args):
     db_path = Path(args.db or ids["database"]).resolve()
     if not db_path.exists():
         raise SystemExit(f"{db_path} does not exist: run bench/generate.py first")
-    member_name, slug = bench_facts(db_path, ids)
+    members, slug = bench_facts(db_path, ids, args.members)
     topic, question = f"/t/{ids['discussion_topic_id']}", f"/t/{ids['question_topic_id']}"
     # name: (path, signed in, has the issue's targets)
     pages = {
@@ -283,17 +308,20 @@ def measure(args):
         server.start()
         wait_for_pages(server, {path for path, member, _ in pages.values() if not member} | {topic},
                        args.wait_minutes)
-        cookie = None
+        signed_in_cookies = {}  # {email: cookie}
         if any(member for _, member, _ in pages.values()):
-            cookie = sign_in(server, ids["member_email"], ids["member_password"])
-            for path, member, _ in pages.values():
-                if member:
-                    cookie = warm_member_page(server, path, cookie, member_name)
-        cookies = {name: (cookie if member else None) for name, (_, member, _) in pages.items()}
+            for email, name in members.items():
+                cookie = sign_in(server, email, ids["member_password"])
+                for path, member, _ in pages.values():
+                    if member:
+                        cookie = warm_member_page(server, path, cookie, name)
+                signed_in_cookies[email] = cookie
+        cookies = {name: (list(signed_in_cookies.values()) if member else None)
+                   for name, (_, member, _) in pages.items()}
 
         sizes = {}
         for name, (path, _, _) in pages.items():  # the warm-up request of each page, and its size
-            status, body = fetch(server.base, path, cookie=cookies[name])
+            status, body = fetch(server.base, path, cookie=(cookies[name] or [None])[0])
             if status != 200:
                 raise SystemExit(f"{name} {path} answered {status}")
             sizes[name] = len(body)
@@ -307,7 +335,7 @@ def measure(args):
         sizes = {BARE: len(body), **sizes}
         print(f"gunicorn {args.worker_class} workers={args.workers} threads={args.gthreads} on {server.base}; "
               f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s x {args.rounds} rounds; "
-              f"member {member_name} ({ids['member_email']})")
+              f"{len(members)} members in turn ({', '.join(members.values())})")
         for name, path in routes.items():
             print(f"  {name:<28} {path}  ({sizes[name]:,} bytes)")
 
@@ -322,9 +350,9 @@ def measure(args):
                       f"p99 {res['p99_ms']:7.2f} ms", flush=True)
             rounds.append(one)
         still_signed_in = True
-        if cookie:  # the cookie must still open the member's pages after the rounds
+        for email, cookie in signed_in_cookies.items():  # each cookie must still open its member's pages
             status, body = fetch(server.base, "/latest", cookie=cookie)
-            still_signed_in = status == 200 and signed_in(body, member_name)
+            still_signed_in = still_signed_in and status == 200 and signed_in(body, members[email])
     finally:
         server.stop()
         log = server.log_tail(200)
@@ -372,7 +400,7 @@ def measure(args):
         "load": {"tool": "wrk", "threads": args.wrk_threads, "connections": args.connections,
                  "duration_s": args.duration, "rounds": args.rounds, "warmup_s": args.warmup},
         "reference": {"route": BARE, "path": bare_path, "sized_to": "visitor topic (50 posts)"},
-        "member": {"email": ids["member_email"], "name": member_name, "still_signed_in_after": still_signed_in},
+        "members": {"signed_in": members, "still_signed_in_after": still_signed_in},
         "data": ids.get("counts"),
         "routes": summary,
         "targets": {"ratio_min": TARGET_RATIO, "p50_max_ms": TARGET_P50_MS, "missed": missed,
@@ -429,6 +457,7 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", dest="gthreads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--members", type=int, default=8, help="signed-in members whose cookies wrk sends in turn")
     parser.add_argument("--only", help="comma-separated parts of route names to measure (the bare route always), "
                                        "e.g. 'member' or '/latest,topic'")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even when a target is missed")
