@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import inputs, outbox
+from . import inputs, outbox, slots
 from .config import BASE_DIR, INSTANCE_DIR, Config
 from .errors import register_error_handlers
 from .extensions import babel, cache, csrf, db, limiter, login_manager, mail, migrate, socketio
@@ -38,6 +38,7 @@ def create_app(config=None):
     _register_blueprints(app)
     register_error_handlers(app)
     app.after_request(add_security_headers)
+    slots.init_app(app)  # after the other hooks, so it runs first: they see the filled page
     _register_template_helpers(app)
     _register_cli(app)
     return app

@@ -20,6 +20,16 @@ def insert_unless_exists(model, values, *, key, where=None):
     return db.session.execute(statement).first() is not None
 
 
+def bump_counter(session, model, key, *, column="version"):
+    """Add one to `model`'s counter row named by `key` ({column: value} of its primary key), creating it at 1:
+    one INSERT ... ON CONFLICT DO UPDATE in `session`'s transaction, which locks the row until it ends."""
+    insert = _INSERTS[session.get_bind().dialect.name]
+    table = model.__table__
+    counter = table.c[column]
+    session.execute(insert(table).values(**key, **{column: 1}).on_conflict_do_update(
+        index_elements=[table.c[name] for name in key], set_={column: counter + 1}))
+
+
 def one_at_a_time(key, *, session=None):
     """Make transactions that touch `key` wait for each other, until this one commits or rolls back.
 

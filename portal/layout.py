@@ -1,10 +1,16 @@
-"""What every page's layout needs: language, the bell, the staff menu."""
-from flask import current_app, g, has_request_context, request, url_for
+"""What every page's layout needs: language, and the signed-in reader's header (the bell, the staff menu)."""
+import hashlib
+
+from flask import current_app, g, get_template_attribute, has_request_context, request, url_for
 from flask_babel import get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 
+from . import slots
 from .errors import API_PREFIX
+from .extensions import cache
 from .notices import notices_for
 from .permissions import Permission
 
@@ -40,13 +46,32 @@ def staff_menu(user):
             for permission, endpoint, label in STAFF_PAGES if user.can(permission)]
 
 
+@slots.filler("member-nav")
+def _fill_member_nav(arguments):
+    """The header's bell and user menu: the reader's own, so a cached page can carry anyone's. Cached per
+    member, count of unread notifications, name, role (their staff menu) and language."""
+    unread = notices_for(current_user).unread_notifications
+    name = hashlib.blake2b(current_user.name.encode(), digest_size=8).hexdigest()
+    key = f"member-nav:{current_user.id}:{current_user.role}:{unread}:{name}:{get_locale()}"
+    nav = cache.get(key)
+    if nav is None:
+        render = get_template_attribute("_layout.html", "member_nav")
+        with slots.shared_render():  # the sign-out form's CSRF token, filled in below
+            nav = str(render(current_user, unread, staff_menu(current_user)))
+        cache.set(key, nav)
+    return {"": nav.replace(slots.slot("csrf"), generate_csrf())}
+
+
+@slots.filler("member-name")
+def _fill_member_name(arguments):
+    return {"": str(escape(current_user.name))}
+
+
 def layout_globals():
     if not has_request_context():  # mail rendered by the CLI or the outbox worker: no page, no reader
         return {"community_name": current_app.config["COMMUNITY_NAME"]}
     signed_in = current_user.is_authenticated
     return {
-        "unread_notifications": notices_for(current_user).unread_notifications if signed_in else 0,
-        "staff_menu": staff_menu(current_user) if signed_in else [],
         "languages": current_app.config["LANGUAGES"],
         "current_locale": str(get_locale()),
         "community_name": current_app.config["COMMUNITY_NAME"],

@@ -17,19 +17,18 @@ from dataclasses import dataclass
 import flask
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .community import access, lists
 from .community.models import CacheVersion
 from .extensions import cache, db
+from .idempotency import bump_counter
 from .moderation.models import MemberSanction
 from .moderation.sanctions import unacknowledged_warning_id
 from .notifications.models import Notification
 from .notifications.services import unread_count
 
 _CHANGED = "notices_changed"
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class NoticeVersion(db.Model):
@@ -92,11 +91,8 @@ def _bump_before_commit(session):
     changed = session.info.pop(_CHANGED, None)
     if not changed:
         return
-    insert = _INSERTS[session.get_bind().dialect.name]
-    table = NoticeVersion.__table__
     for user_id in sorted(changed):  # one order for every transaction: none waits on another's
-        session.execute(insert(table).values(user_id=user_id, version=1).on_conflict_do_update(
-            index_elements=[table.c.user_id], set_={"version": table.c.version + 1}))
+        bump_counter(session, NoticeVersion, {"user_id": user_id})
 
 
 def _forget_after_rollback(session):

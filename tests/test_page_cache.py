@@ -1,11 +1,37 @@
-"""Visitors' topic pages come from a cache that every action on the topic invalidates."""
-import sqlalchemy as sa
+"""Pages come from a cache that every action on what they show invalidates: one page for every visitor, one
+for the members alike in what they read and may do, with each member's own bits filled in (portal/slots.py)."""
+from contextlib import contextmanager
+from datetime import timedelta
 
-from portal.community import posts, votes
+import pytest
+import sqlalchemy as sa
+from flask import Flask, template_rendered
+
+from portal import slots
+from portal.community import follows, posts, votes
 from portal.community.models import Topic
 from portal.extensions import db
-from tests.community_factories import answer, ask, established, make_category
+from portal.moderation import sanctions
+from portal.permissions import Permission, Role
+from portal.rewards.rule_settings import reward_settings, update_reward_settings
+from portal.sqltypes import utcnow
+from tests.community_factories import answer, ask, established, make_category, trusted
 from tests.helpers import count_queries
+
+
+@contextmanager
+def templates_rendered(app):
+    names = []
+
+    def record(sender, template, context, **extra):
+        names.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        yield names
+
+
+def page(app, user, url):
+    return app.test_client(user=user).get(url).get_data(as_text=True)
 
 
 def test_visitors_get_the_cached_page_until_the_topic_changes(app, make_user):
@@ -34,14 +60,6 @@ def test_visitor_pages_carry_no_csrf_token_and_set_no_cookie(app, make_user):
     assert not response.headers.getlist("Set-Cookie")
 
 
-def test_members_pages_are_never_served_from_the_cache(app, make_user):
-    asker, reader = established(make_user), established(make_user, name="Reader Person")
-    topic = ask(asker, make_category("Questions"))
-    app.test_client().get(f"/t/{topic.id}")  # fills the visitors' cache
-    page = app.test_client(user=reader).get(f"/t/{topic.id}").get_data(as_text=True)
-    assert "Reader Person" in page and "csrf_token" in page
-
-
 def test_cache_respects_language(app, make_user):
     topic = ask(established(make_user), make_category("Questions"))
     visitor = app.test_client()
@@ -66,3 +84,138 @@ def test_deleted_topics_leave_the_cache(app, make_user):
     first_post = db.session.scalar(sa.select(posts.Post).where(posts.Post.topic_id == topic.id))
     posts.delete_post(asker, first_post.id)
     assert visitor.get(f"/t/{topic.id}").status_code == 404
+
+
+# -- members' pages ---------------------------------------------------------------------------
+
+def test_members_alike_share_one_page_each_with_their_own_header(app, make_user):
+    topic = ask(established(make_user), make_category("Questions"))
+    first, second = established(make_user, name="Reader One"), established(make_user, name="Reader Two")
+    with templates_rendered(app) as rendered:
+        mine = page(app, first, f"/t/{topic.id}")
+    assert "community/topic.html" in rendered
+    with templates_rendered(app) as rendered:
+        theirs = page(app, second, f"/t/{topic.id}")
+    assert "community/topic.html" not in rendered  # the first reader's page, with the second's own bits
+    assert "Reader One" in mine and "Reader One" not in theirs and "Reader Two" in theirs
+    assert f"/members/{second.id}" in theirs and f"/members/{first.id}" not in theirs
+    assert "\x00" not in theirs
+
+
+@pytest.mark.parametrize("url", ["/", "/latest", "/ideas", "/c/questions"])
+def test_members_alike_share_each_list_page(app, make_user, url):
+    ask(established(make_user), make_category("Questions"))
+    first, second = established(make_user, name="Reader One"), established(make_user, name="Reader Two")
+    assert 'usermenu__name">Reader One<' in page(app, first, url)
+    with templates_rendered(app) as rendered:
+        theirs = page(app, second, url)
+    assert rendered == [] and 'usermenu__name">Reader Two<' in theirs and 'usermenu__name">Reader One<' not in theirs
+    if url == "/":
+        assert "Welcome back, Reader Two" in theirs
+
+
+def test_a_shared_page_shows_each_member_their_own_follow_and_votes(app, make_user):
+    asker = established(make_user)
+    topic = ask(asker, make_category("Questions"))
+    reply = answer(established(make_user), topic, "Try the scheduled export")
+    follower, other = trusted(make_user), trusted(make_user)
+    follows.follow(follower, "topic", topic.id)
+    votes.cast(follower, reply.id, 1)
+    assert ">Follow<" not in (mine := page(app, follower, f"/t/{topic.id}").replace("\n", "").replace("  ", ""))
+    theirs = page(app, other, f"/t/{topic.id}")
+    assert mine.count('aria-pressed="true"') == 2  # following, and their up-vote
+    assert theirs.count('aria-pressed="true"') == 0
+    assert f'action="/p/{reply.id}/unvote"' in mine and f'action="/p/{reply.id}/vote"' in theirs
+    assert f'action="/p/{reply.id}/unvote"' not in theirs
+
+
+def test_a_category_page_shows_each_member_their_own_follow(app, make_user):
+    category = make_category("Questions")
+    follower, other = established(make_user), established(make_user)
+    follows.follow(follower, "category", category.id)
+    assert 'action="/unfollow"' in page(app, follower, "/c/questions")
+    theirs = page(app, other, "/c/questions")
+    assert 'action="/follow"' in theirs and 'action="/unfollow"' not in theirs
+
+
+def test_staffs_pages_are_their_own_and_never_reach_members(app, make_user):
+    topic = ask(established(make_user), make_category("Questions"))
+    moderator = make_user(Role.MODERATOR, name="Mo Moderator")
+    for _ in range(2):
+        with templates_rendered(app) as rendered:
+            staff_page = page(app, moderator, f"/t/{topic.id}")
+        assert "community/topic.html" in rendered  # never from the cache
+    assert "Pin to the top of its category" in staff_page
+    member_page = page(app, established(make_user), f"/t/{topic.id}")
+    assert "Pin to the top" not in member_page and "Mo Moderator" not in member_page
+    assert "Review queue" not in page(app, established(make_user), "/latest")
+
+
+def test_a_silenced_members_page_is_their_own(app, make_user, moderator):
+    topic = ask(established(make_user), make_category("Questions"))
+    silenced, other = trusted(make_user), trusted(make_user)
+    page(app, other, f"/t/{topic.id}")
+    sanctions.silence(moderator, silenced.id, "Cool down", utcnow() + timedelta(hours=24))
+    theirs = page(app, silenced, f"/t/{topic.id}")
+    assert "You are silenced until" in theirs and "Cool down" in theirs and "Post answer" not in theirs
+    assert "You are silenced" not in page(app, other, f"/t/{topic.id}")
+
+
+def test_levels_get_their_own_pages_and_new_level_rules_reach_them_at_once(app, make_user, admin):
+    topic = ask(established(make_user), make_category("Questions"))
+    newcomer, regular = established(make_user), trusted(make_user, points=1200)
+    assert "Close as duplicate" in page(app, regular, f"/t/{topic.id}")
+    assert "Close as duplicate" not in page(app, newcomer, f"/t/{topic.id}")
+    settings = reward_settings()
+    update_reward_settings(admin, rules=settings["rules"], daily_vote_cap=settings["daily_vote_cap"],
+                           thresholds=settings["thresholds"],
+                           privileges={**settings["privileges"], str(Permission.CLOSE_DUPLICATES): 1})
+    assert "Close as duplicate" in page(app, newcomer, f"/t/{topic.id}")
+
+
+def test_a_members_warning_shows_on_shared_pages(app, make_user, moderator):
+    topic = ask(established(make_user), make_category("Questions"))
+    warned, other = established(make_user), established(make_user)
+    page(app, other, f"/t/{topic.id}")
+    sanctions.warn(moderator, warned.id, reason="Please keep it civil")
+    assert "You have a warning from the moderators." in page(app, warned, f"/t/{topic.id}")
+    assert "You have a warning" not in page(app, other, f"/t/{topic.id}")
+
+
+def test_a_warm_members_page_runs_a_fixed_handful_of_statements(app, make_user):
+    topic = ask(established(make_user), make_category("Questions"))
+    for n in range(5):
+        answer(established(make_user), topic, f"Answer {n}")
+    first, second = trusted(make_user), trusted(make_user)
+    counts = {}
+    for url in (f"/t/{topic.id}", "/latest", "/", "/c/questions"):
+        page(app, first, url)
+        client = app.test_client(user=second)
+        client.get("/ideas")  # the day's first page counts the visit
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        counts[url] = len([s for s in statements if not s.lstrip().upper().startswith("SAVEPOINT")])
+    # The session's user and the notices' versions, then: the topic, whether they follow it, their votes; or
+    # the list version and their read marks (and the category with its follow).
+    assert counts == {f"/t/{topic.id}": 5, "/latest": 4, "/": 4, "/c/questions": 6}, counts
+
+
+# -- slots --------------------------------------------------------------------------------------
+
+def test_only_the_apps_own_slots_are_filled(app):
+    with app.test_request_context("/"):
+        made_up = "before\x00member-name:\x00after \x00csrf:\x00"
+        assert slots.fill(made_up) == made_up  # no mark, no slot
+        assert slots.fill(f"a{slots.slot('nobody-fills-this', '1')}b") == "ab"
+        assert slots.fill(f"<i>{slots.slot('csrf')}</i>") not in ("<i></i>", f"<i>{slots.slot('csrf')}</i>")
+    other = Flask("other")
+    other.config["SECRET_KEY"] = "another secret"
+    slots.init_app(other)
+    assert other.extensions["slots"] != app.extensions["slots"]  # the mark comes from the secret key
+
+
+def test_an_address_cannot_open_a_slot(app, make_user):
+    member = established(make_user)
+    client = app.test_client(user=member)
+    response = client.get("/search?q=%00csrf:%00")
+    assert response.status_code == 400 or "\x00" not in response.get_data(as_text=True)

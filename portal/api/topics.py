@@ -111,7 +111,7 @@ def show_topic(topic_id):
     args = parse_query(PageArgs)
     topic = topics.get_topic(current_user, topic_id)
     page = posts.topic_posts(current_user, topic, page=args.page, per_page=args.per_page)
-    votes = posts.my_votes(current_user, page.items)
+    votes = posts.my_votes(current_user, [post.id for post in page.items])
     return jsonify({**topic_out(topic), "posts": post_page(page, current_user),
                     "my_votes": {str(post_id): value for post_id, value in votes.items()}})
 

@@ -2,7 +2,8 @@
 import sqlalchemy as sa
 
 from ..auth.models import User, UserStatus
-from ..permissions import STAFF_ROLES, Permission, can
+from ..permissions import STAFF_ROLES, Permission, Role, can
+from ..sqltypes import utcnow
 from .models import Access, Category, Post, Topic
 
 
@@ -81,3 +82,16 @@ def visible_posts_clause(user):
         clause = sa.and_(clause, sa.or_(sa.and_(Post.hidden_at.is_(None), Post.held_at.is_(None)),
                                         _own(user, Post.author_id)))
     return clause
+
+
+def reader_kind(user):
+    """The part of a cached page's key that names whom the page is for: every visitor, or the signed-in members
+    who read as far and are at the same level, so may do the same (`user` among them); None when `user`'s pages
+    are their own: staff, whose pages carry staff tools, and a silenced member, whose page says why.
+
+    What a level may do is in the reward settings; saving them clears the cache (rewards.rule_settings)."""
+    if not getattr(user, "is_authenticated", False):
+        return "visitor"
+    if Role(user.role) != Role.MEMBER or user.silenced_at(utcnow()) or not user.is_active:
+        return None
+    return f"member:{readable_levels(user)[-1]}:L{user.level_number}"

@@ -4,31 +4,30 @@ A card is most of a topic page's work (dates, badges, avatars, a dozen
 translated labels and links). What it shows depends on the post and its
 topic, whose `version` every action on either bumps (freshness.py); the
 reader's language and time zone; the page it is on; and what the reader may
-do to it (PostEntry's flags and vote). Readers alike in those share one
-cached card. Two things differ per reader and per moment and are filled in
-after the cache: the CSRF token of the reader's session, and how long ago
-the post was written. An author's new name or level reaches cached cards
-within CACHE_DEFAULT_TIMEOUT, as on visitors' cached pages.
+do to it (PostEntry's flags). Readers alike in those share one cached card.
+What differs per reader and per moment is a slot (portal/slots.py), filled
+in as the page leaves: the CSRF token of the reader's session, their vote,
+how long ago the post was written. An author's new name or level reaches
+cached cards within CACHE_DEFAULT_TIMEOUT, as on visitors' cached pages.
 """
 from dataclasses import fields, replace
 
+import flask
 import sqlalchemy as sa
-from flask import current_app, get_template_attribute
+from flask import current_app, get_template_attribute, url_for
 from flask_babel import get_locale, get_timezone
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import slots
 from ..extensions import cache, db
+from . import posts
 from .forms import FlagForm
 from .models import Post
 from .pages import PostEntry
 
-# Placeholders no member text can produce: content.Body drops NUL from everything members write.
-TOKEN_SLOT = "\x00csrf\x00"
-AGO_SLOT = "\x00ago\x00"
-# What an entry holds beyond the post, its vote and its review item: the reader's side of the card.
-_READER_FLAGS = tuple(f.name for f in fields(PostEntry) if f.name not in ("post", "my_vote", "review_item"))
+# What an entry holds beyond the post and its review item: the reader's side of the card.
+_READER_FLAGS = tuple(f.name for f in fields(PostEntry) if f.name not in ("post", "review_item"))
 
 
 def post_cards(view, *, may_flag_leads):
@@ -51,13 +50,46 @@ def post_cards(view, *, may_flag_leads):
         for index, (entry, key) in enumerate(zip(view.entries, keys, strict=True)):
             if found[index] is None:
                 found[index] = fresh[key] = str(macro(replace(entry, post=loaded[entry.post.id]), flag_form=flag_form,
-                                                      token=TOKEN_SLOT, ago_slot=AGO_SLOT, **context))
+                                                      **context))
         cache.set_many(fresh)
-    # Only cards with a form need the token; visitors' have none (and must not get a session for one).
-    token = generate_csrf() if any(TOKEN_SLOT in html for html in found) else ""
-    ago = current_app.jinja_env.filters["ago"]  # as every page says it
-    return [Markup(html.replace(TOKEN_SLOT, token).replace(AGO_SLOT, str(ago(entry.post.created_at))))
-            for entry, html in zip(view.entries, found, strict=True)]
+    return [Markup(html) for html in found]
+
+
+# -- the reader's votes, filled into the cards' slots ----------------------------------------------
+
+@slots.filler("vote-pressed")
+def _fill_pressed(arguments):
+    votes = _my_votes(arguments)
+    return {argument: "true" if votes[argument] else "false" for argument in arguments}
+
+
+@slots.filler("vote-action")
+def _fill_action(arguments):
+    votes = _my_votes(arguments)
+    vote, unvote = _address_of("community.vote"), _address_of("community.unvote")
+    return {argument: (unvote if votes[argument] else vote).format(argument.partition(".")[0])
+            for argument in arguments}
+
+
+def _my_votes(arguments):
+    """{"post id.value": whether the reader cast that vote on that post}: their votes read once a page."""
+    from flask_login import current_user  # (a proxy, imported where it is used, as everywhere in this package)
+
+    read = flask.g.setdefault("my_votes", {})  # {post id: the reader's vote, 0 for none}
+    wanted = {int(argument.partition(".")[0]) for argument in arguments}.difference(read)
+    if wanted:
+        cast = posts.my_votes(current_user, wanted)
+        read.update({post_id: cast.get(post_id, 0) for post_id in wanted})
+    return {argument: read[int(post_id)] == int(value)
+            for argument in arguments for post_id, _dot, value in [argument.partition(".")]}
+
+
+def _address_of(endpoint):
+    """The address of a post's `endpoint` with "{}" where the post id goes: built once, not once a card."""
+    return url_for(endpoint, post_id=_SAMPLE_ID).replace(str(_SAMPLE_ID), "{}")
+
+
+_SAMPLE_ID = 1_987_654_321  # digits that appear nowhere else in a post's address
 
 
 def _posts(post_ids):
@@ -68,17 +100,15 @@ def _posts(post_ids):
 
 
 def _page_url(view):
-    from flask import url_for
-
     page = view.posts.page
     return url_for("community.topic", topic_id=view.topic.id, page=page if page > 1 else None)
 
 
 def _key(entry, shared):
     item = entry.review_item
-    reader = "".join([str(entry.my_vote), *("1" if getattr(entry, name) else "0" for name in _READER_FLAGS)])
+    reader = "".join("1" if getattr(entry, name) else "0" for name in _READER_FLAGS)
     withheld = f"{item.id}.{item.status}" if item is not None else "-"
-    return f"card:{entry.post.id}:{shared}:{reader}:{withheld}"
+    return f"card2:{entry.post.id}:{shared}:{reader}:{withheld}"
 
 
 def _shared_key(context):

@@ -17,7 +17,7 @@ lists nobody else does: their lists skip the shared cache while it waits.
 
 A row is cached per topic version, language, time zone and list style (as
 post cards are, cards.py); the reader's unread count and how long ago the
-topic was active are filled in per request.
+topic was active are slots (portal/slots.py), filled in as the page leaves.
 """
 from dataclasses import dataclass
 from functools import partial
@@ -28,11 +28,12 @@ from flask import get_template_attribute
 from flask_babel import get_locale, get_timezone
 from markupsafe import Markup
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
+from .. import slots
 from ..events import Verb, listens_to
 from ..extensions import cache, db
+from ..idempotency import bump_counter
 from ..pagination import PageNavigation
 from ..sqltypes import utcnow
 from . import access, reading, topics
@@ -43,9 +44,6 @@ VERSION = "topic-lists"
 # Every action that can add a topic to a list, take one out, or change its place or its row.
 LIST_VERBS = (*TOPIC_VERBS, Verb.TOPIC_MERGED, Verb.TOPIC_SPLIT, Verb.POST_RESTORED)
 _CHANGED = "topic_lists_changed"
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-# Placeholders no member text can produce (content.Body drops NUL), filled in per reader and request.
-UNREAD_CLASS_SLOT, UNREAD_SLOT, AGO_SLOT = "\x00unread-class\x00", "\x00unread\x00", "\x00ago\x00"
 STYLES = ("topic", "idea")
 
 
@@ -65,10 +63,7 @@ def _bump_before_commit(session):
     if not session.info.pop(_CHANGED, False):
         return
     session.flush()  # every other write first: the counter is the last row this transaction locks
-    insert = _INSERTS[session.get_bind().dialect.name]
-    table = CacheVersion.__table__
-    session.execute(insert(table).values(name=VERSION, version=1).on_conflict_do_update(
-        index_elements=[table.c.name], set_={"version": table.c.version + 1}))
+    bump_counter(session, CacheVersion, {"name": VERSION})
 
 
 def _forget_after_rollback(session):
@@ -102,7 +97,7 @@ def _cached(key, compute):
     return value
 
 
-def _reader(user):
+def reader_key(user):
     """The part of a key that says what `user` may see of lists, or None when their lists are their own."""
     moderator = access.is_moderator(user)
     if not moderator and getattr(user, "is_authenticated", False) and user.id in _held_authors():
@@ -142,7 +137,7 @@ def topic_page(user, *, page=1, per_page=None, **filters):
     per_page = min(per_page or flask.current_app.config["TOPICS_PER_PAGE"], 100)
     # Built on a miss only; a bad sort or filter is refused there, and nothing is cached for it.
     compute = partial(_read_page, user, filters, page, per_page)
-    reader = _reader(user)
+    reader = reader_key(user)
     if reader is None or filters.get("topic_ids") is not None:  # a list of one reader's own
         return compute()
     return _cached(f"lists:v{list_version()}:{reader}:{_filters_key(filters)}:p{page}:{per_page}", compute)
@@ -171,11 +166,32 @@ def _read_page(user, filters, page, per_page):
     return ListPage(items=[Listed(*row) for row in rows], total=total, page=page, per_page=per_page)
 
 
-def unread_counts(user, listing):
-    """{topic id: posts new since the reader's last visit} for one page of a list (one query, none for
-    visitors)."""
-    marks = reading.read_marks(user, [listed.id for listed in listing.items])
-    return {listed.id: reading.unread_count(listed, marks) for listed in listing.items}
+@slots.filler("unread-class")
+def _fill_unread_class(arguments):
+    return {argument: " topic-row--unread" if new else "" for argument, new in _unread(arguments).items()}
+
+
+@slots.filler("unread")
+def _fill_unread(arguments):
+    link = get_template_attribute("community/_topic_row.html", "unread_link")
+    return {argument: str(link(int(argument.partition(".")[0]), new)) if new else ""
+            for argument, new in _unread(arguments).items()}
+
+
+def _unread(arguments):
+    """{"topic id.post count": posts the reader has not seen} for a page's rows: the reader's read marks in
+    one query a page (none for visitors)."""
+    from flask_login import current_user  # (a proxy: not a module name connect_subscribers() would look at)
+
+    counts = flask.g.setdefault("unread_counts", {})
+    missing = {}
+    for argument in arguments.difference(counts):
+        topic_id, post_count = map(int, argument.split("."))
+        missing[argument] = Listed(topic_id, version=0, post_count=post_count, last_posted_at=None)
+    if missing:
+        marks = reading.read_marks(current_user, {listed.id for listed in missing.values()})
+        counts.update({argument: reading.unread_count(listed, marks) for argument, listed in missing.items()})
+    return {argument: counts[argument] for argument in arguments}
 
 
 # -- rows --------------------------------------------------------------------------------------
@@ -186,7 +202,7 @@ def topic_rows(user, listing, *, style="topic", show_category=True):
     if not listing.items:
         return []
     shared = f"{get_locale()}:{get_timezone()}:{style}{int(show_category)}"
-    keys = [f"row:{listed.id}:v{listed.version}:{shared}" for listed in listing.items]
+    keys = [f"row2:{listed.id}:v{listed.version}:{shared}" for listed in listing.items]
     found = cache.get_many(*keys)
     missing = [listed.id for listed, html in zip(listing.items, found, strict=True) if html is None]
     if missing:
@@ -195,13 +211,7 @@ def topic_rows(user, listing, *, style="topic", show_category=True):
                  for listed, html in zip(listing.items, found, strict=True)]
         cache.set_many({key: fresh[listed.id] for key, listed in zip(keys, listing.items, strict=True)
                         if listed.id in fresh})
-    unread = unread_counts(user, listing)
-    ago = flask.current_app.jinja_env.filters["ago"]
-    link = get_template_attribute("community/_topic_row.html", "unread_link")
-    return [Markup(html.replace(UNREAD_CLASS_SLOT, " topic-row--unread" if unread[listed.id] else "")
-                   .replace(UNREAD_SLOT, str(link(listed.id, unread[listed.id])) if unread[listed.id] else "")
-                   .replace(AGO_SLOT, str(ago(listed.last_posted_at))))
-            for listed, html in zip(listing.items, found, strict=True)]
+    return [Markup(html) for html in found]
 
 
 def _render_rows(topic_ids, style, show_category):
@@ -210,9 +220,7 @@ def _render_rows(topic_ids, style, show_category):
         .options(joinedload(Topic.category), joinedload(Topic.author), joinedload(Topic.tags))
     ).unique().all()
     macro = get_template_attribute("community/_topic_row.html", f"{style}_row")
-    return {topic.id: str(macro(topic, show_category=show_category, unread_class=UNREAD_CLASS_SLOT,
-                                unread=UNREAD_SLOT, ago_slot=AGO_SLOT))
-            for topic in loaded}
+    return {topic.id: str(macro(topic, show_category=show_category)) for topic in loaded}
 
 
 # -- the home page's side panels ------------------------------------------------------------------
@@ -242,7 +250,7 @@ class CategorySummary:
 def category_summaries(user):
     """The categories `user` may read with their topic count and latest topic (cached; two queries on a
     miss)."""
-    reader = _reader(user)
+    reader = reader_key(user)
     compute = partial(_summaries, user)
     return compute() if reader is None else _cached(f"lists:v{list_version()}:{reader}:categories", compute)
 
@@ -267,7 +275,7 @@ def _summaries(user):
 
 def tag_counts(user, limit=30):
     """topics.tag_counts(), cached under the list version."""
-    reader = _reader(user)
+    reader = reader_key(user)
     compute = partial(_tag_counts, user, limit)
     return compute() if reader is None else _cached(f"lists:v{list_version()}:{reader}:tags:{limit}", compute)
 

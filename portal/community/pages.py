@@ -6,6 +6,7 @@ a handful of lines. Nothing here writes.
 """
 from dataclasses import dataclass, field
 
+import flask
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
@@ -51,9 +52,9 @@ def writable_categories(user):
 
 @dataclass
 class PostEntry:
-    """One post as the reader sees it, with what the reader may do to it."""
+    """One post as the reader sees it, with what the reader may do to it (their vote is a slot of its card:
+    cards.py)."""
     post: Post
-    my_vote: int = 0
     accepted: bool = False
     official: bool = False
     can_vote: bool = False
@@ -124,7 +125,7 @@ def _reply_state(user, topic, moderator):
     return REPLY_OPEN
 
 
-def _entry(reader_id, topic, post, my_vote, moderator, reply_state, may_flag, may_vote):
+def _entry(reader_id, topic, post, moderator, reply_state, may_flag, may_vote):
     own = reader_id is not None and post.author_id == reader_id
     is_question = topic.kind == TopicKind.QUESTION
     open_to_edit = not topic.deleted_at and (not topic.is_closed or moderator)
@@ -134,7 +135,7 @@ def _entry(reader_id, topic, post, my_vote, moderator, reply_state, may_flag, ma
     first_of_idea = topic.kind == TopicKind.IDEA and post.number == 1
     is_official = topic.official_post_id == post.id
     return PostEntry(
-        post=post, my_vote=my_vote, accepted=topic.solved_post_id == post.id, official=is_official,
+        post=post, accepted=topic.solved_post_id == post.id, official=is_official,
         can_vote=voting, can_downvote=voting and not first_of_idea,
         can_edit=(own or moderator) and open_to_edit,
         can_flag=may_flag and not own and post.hidden_at is None and post.held_at is None,
@@ -187,10 +188,17 @@ class ShownPage:
 
 def shown_page(user, topic, page):
     """The posts of one page of `topic` that `user` sees, its tags, cached per topic version and page: one
-    query for the posts and one for the tags on a miss, none on a hit."""
+    query for the posts and one for the tags on a miss, none on a hit (and read once a request)."""
     per_page = current_app.config["POSTS_PER_PAGE"]
     moderator = access.is_moderator(user)
     key = f"topic-page-posts:{topic.id}:v{topic.version}:p{page}:{per_page}:m{int(moderator)}"
+    read = flask.g.setdefault("shown_pages", {})
+    if key not in read:
+        read[key] = _shown_page(user, topic, page, per_page, key, moderator)
+    return read[key]
+
+
+def _shown_page(user, topic, page, per_page, key, moderator):
     reader_id = user.id if _signed_in(user) else None
     found = cache.get(key)
     if found is not None and (moderator or reader_id not in found.withheld_authors):
@@ -221,12 +229,11 @@ def topic_page(user, topic_id, page=1):
     """Everything the topic page shows; the same number of queries for 1 post or 100."""
     topic = topics.get_topic(user, topic_id)
     shown = shown_page(user, topic, page)
-    votes = posts.my_votes(user, shown.posts.items)
     moderator = access.is_moderator(user)
     reply_state = _reply_state(user, topic, moderator)
     reader_id = user.id if _signed_in(user) else None
     may_flag, may_vote = can(user, Permission.FLAG), can(user, Permission.VOTE)
-    entries = [_entry(reader_id, topic, post, votes.get(post.id, 0), moderator, reply_state, may_flag, may_vote)
+    entries = [_entry(reader_id, topic, post, moderator, reply_state, may_flag, may_vote)
                for post in shown.posts.items]
     withheld = review_items(shown.posts.items)
     for entry in entries:
@@ -243,6 +250,17 @@ def topic_page(user, topic_id, page=1):
         view.move_choices = [c for c in db.session.scalars(access.readable_categories(user))
                              if c.id != topic.category_id]
     return view
+
+
+def reader_of_topic(user, topic, page):
+    """What a topic page shows of a signed-in reader beyond their kind (access.reader_kind): whether they follow
+    it, and, when they wrote the topic or a post on the page, that the page is theirs alone."""
+    if not _signed_in(user):
+        return ""
+    shown = shown_page(user, topic, page)
+    own = user.id == topic.author_id or any(post.author_id == user.id for post in shown.posts.items)
+    following = follows.is_following(user, FollowTarget.TOPIC, topic.id)
+    return f"{f'u{user.id}' if own else 'u'}:f{int(following)}"
 
 
 def idea_history(topic):

@@ -218,8 +218,8 @@ _MY_VOTES = sa.select(Vote.post_id, Vote.value).where(Vote.voter_id == sa.bindpa
                                                       Vote.post_id.in_(sa.bindparam("post_ids", expanding=True)))
 
 
-def my_votes(user, posts):
-    """{post id: +1 or -1} for the posts `user` voted on, in one query."""
-    if not getattr(user, "is_authenticated", False) or not posts:
+def my_votes(user, post_ids):
+    """{post id: +1 or -1} for the posts of `post_ids` that `user` voted on, in one query."""
+    if not getattr(user, "is_authenticated", False) or not post_ids:
         return {}
-    return dict(db.session.execute(_MY_VOTES, {"voter_id": user.id, "post_ids": [p.id for p in posts]}).all())
+    return dict(db.session.execute(_MY_VOTES, {"voter_id": user.id, "post_ids": list(post_ids)}).all())

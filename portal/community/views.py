@@ -6,16 +6,18 @@ errors with the service's status; refusals from a button are flashed on the
 page the button was on. Only 401 and 403 answer as such, since the page never
 offers what they refuse.
 """
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from babel import dates as babel_dates
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, to_user_timezone
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, get_timezone, to_user_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import escape
 from wtforms import SelectChoice
 
+from .. import slots
 from ..errors import DomainError, Invalid, NotFound
 from ..extensions import cache
 from ..forms import attempt, show_errors
@@ -24,6 +26,7 @@ from ..permissions import Permission, can, require, require_login
 from ..sqltypes import utcnow
 from ..urls import is_local_path
 from . import (
+    access,
     answers,
     cards,
     flags,
@@ -76,6 +79,12 @@ def ago(moment):
     if delta < timedelta(days=7):
         return _minutes_ago(int(delta.total_seconds() // 60), locale)
     return _day(to_user_timezone(moment).date(), locale)
+
+
+@slots.filler("ago")
+def _fill_ago(moments):
+    say = current_app.jinja_env.filters["ago"]  # as every template says it
+    return {moment: escape(say(datetime.fromisoformat(moment))) for moment in moments}
 
 
 # A list shows dozens of these a page and Babel takes ~40 µs each: the same few thousand answers, remembered.
@@ -160,7 +169,11 @@ def latest():
 
 @bp.get("/c/<slug>")
 def category(slug):
-    return _list_page(lambda: _category_page(slug))
+    following = ""
+    if current_user.is_authenticated:  # (the follow button)
+        shown = topics.get_category(current_user, slug=slug)
+        following = f"f{int(follows.is_following(current_user, 'category', shown.id))}"
+    return _list_page(lambda: _category_page(slug), reader_of_list=following)
 
 
 def _category_page(slug):
@@ -237,31 +250,37 @@ def topic(topic_id):
     if number:
         return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, number)))
     quote_id = request.args.get("quote", type=as_id)
-    if quote_id is None and _same_for_every_visitor():
-        return _cached_topic_page(topic_id)
+    reader = _shared_reader()
+    if quote_id is None and reader is not None:
+        return _cached_topic_page(topic_id, reader)
     return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=quote_id)
 
 
-def _same_for_every_visitor():
-    """A visitor's page with no flash waiting: identical for every visitor, so it can be cached."""
-    return not current_user.is_authenticated and "_flashes" not in session
+def _shared_reader():
+    """Whom this reader's pages are alike for (access.reader_kind), or None when the page is theirs alone: a
+    flash waits, or they are staff."""
+    return None if "_flashes" in session else access.reader_kind(current_user)
 
 
-def _cached_topic_page(topic_id):
+def _cached_topic_page(topic_id, reader):
     # The topic's version changes with every action on it, so a hit is never stale for
     # what the topic shows; authors' names and levels may lag by CACHE_DEFAULT_TIMEOUT.
     topic = topics.get_topic(current_user, topic_id)
-    return _cached_page(f"topic-page:{topic.id}:v{topic.version}:p{_page()}",
+    page = _page()
+    reader = f"{reader}:{pages.reader_of_topic(current_user, topic, page)}"
+    return _cached_page(f"topic-page:{topic.id}:v{topic.version}:p{page}", reader,
                         lambda: _topic_response(topic_id, ReplyForm(formdata=None))[0])
 
 
-def _cached_page(key, render):
+def _cached_page(key, reader, render):
     """The page `render()` makes, from the cache under `key` (which names what the page shows and its
-    version) and the reader's language. For pages the same for every visitor only."""
-    key = f"{key}:{get_locale()}"
+    version), the kind of `reader` and their language and time zone. What is the reader's own in it is
+    a slot (portal/slots.py), filled in as it leaves."""
+    key = f"{key}:{reader}:{get_locale()}:{get_timezone()}"
     html = cache.get(key)
     if html is None:
-        html = render()
+        with slots.shared_render():
+            html = render()
         cache.set(key, html)
     return html
 
@@ -281,12 +300,15 @@ def _cacheable_list_address():
     return True
 
 
-def _list_page(render):
-    """A list page; for visitors from the cache, under the list version (lists.py)."""
-    if not _same_for_every_visitor() or not _cacheable_list_address():
+def _list_page(render, reader_of_list=""):
+    """A list page from the cache, under the list version (lists.py) and the kind of reader;
+    `reader_of_list` adds what else of the reader the page shows."""
+    reader = _shared_reader()
+    if reader is None or lists.reader_key(current_user) is None or not _cacheable_list_address():
         return render()
     query = "&".join(f"{name}={request.args[name]}" for name in sorted(request.args))
-    return _cached_page(f"list-page:{request.path}?{query}:v{lists.list_version()}", render)
+    return _cached_page(f"list-page:{request.path}?{query}:v{lists.list_version()}", f"{reader}:{reader_of_list}",
+                        render)
 
 
 @bp.post("/t/<int:topic_id>/reply")

@@ -1,9 +1,10 @@
 """A member's standing: their warnings (to acknowledge), silence or suspension, and history; and the notices
 every page shows them while a warning waits or a silence lasts. Never staff notes, never anyone else's."""
-from flask import Blueprint, flash, has_request_context, redirect, render_template, url_for
+from flask import Blueprint, flash, get_template_attribute, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import slots
 from ..notices import notices_for
 from ..permissions import require_login
 from ..sqltypes import utcnow
@@ -13,17 +14,16 @@ from .forms import AcknowledgeForm
 bp = Blueprint("standing", __name__)
 
 
-@bp.app_context_processor
-def standing_notices():
-    """For a signed-in member: the warning they have not acknowledged (cached with the bell's count:
+@slots.filler("member-alerts")
+def standing_notices(arguments):
+    """Above a signed-in member's page: the warning they have not acknowledged (cached with the bell's count:
     portal/notices.py) and the silence in force (read from the user row; its reason loaded only while
     silenced)."""
-    if not has_request_context() or not current_user.is_authenticated:
-        return {}
     now = utcnow()
-    return {"unacknowledged_warning_id": notices_for(current_user).unacknowledged_warning_id,
-            "current_silence": sanctions.current_silence(current_user, now) if current_user.silenced_at(now)
-            else None}
+    warning_id = notices_for(current_user).unacknowledged_warning_id
+    silence = sanctions.current_silence(current_user, now) if current_user.silenced_at(now) else None
+    alerts = get_template_attribute("_layout.html", "member_alerts")
+    return {"": str(alerts(warning_id, silence)) if warning_id or silence else ""}
 
 
 @bp.get("/account/standing", endpoint="index")

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from ..audit import audit
 from ..auth.models import User
 from ..errors import Invalid
-from ..extensions import db
+from ..extensions import cache, db
 from ..levels import LEVEL_NAMES, current_levels, level_number_for
 from ..permissions import EARNED_BY_LEVEL, Permission, ensure, level_requirements
 from ..settings import store_setting, stored_setting
@@ -48,6 +48,9 @@ def update_reward_settings(actor, *, rules, daily_vote_cap, thresholds, privileg
         db.session.execute(sa.update(User).values(level_number=level_number_for(User.points)))
     audit(actor, "settings.rewards_changed", None, before=before, after=new)
     db.session.commit()
+    # Cached pages are shared by the members of a level (community.access.reader_kind) and show levels'
+    # names: what they show under the old rules goes.
+    cache.clear()
     return new
 
 
