@@ -44,14 +44,30 @@ def slot(name, argument=""):
 def fill(html):
     """`html` with every slot replaced by its filler's answer (a slot nobody fills becomes nothing)."""
     mark = _mark()
-    if "\x00" not in html or mark not in html:
+    if mark not in html:
         return html
+    parts = html.split("\x00")  # text, slot, text, slot, ..., text: nothing else holds NUL
+    found = parts[1::2]
+    if len(parts) % 2 == 0 or not all(part.startswith(mark) for part in found):
+        return _fill_by_pattern(html, mark)  # a stray NUL after all: the slower, careful way
+    slots = [part[len(mark):].partition(":") for part in found]
+    answers = _answers((name, argument) for name, _colon, argument in slots)
+    parts[1::2] = [answers.get(name, {}).get(argument, "") for name, _colon, argument in slots]
+    return "".join(parts)
+
+
+def _fill_by_pattern(html, mark):
     pattern = _pattern(mark)
-    wanted = defaultdict(set)
-    for name, argument in pattern.findall(html):
-        wanted[name].add(argument)
-    answers = {name: _FILLERS[name](arguments) for name, arguments in wanted.items() if name in _FILLERS}
+    answers = _answers(pattern.findall(html))
     return pattern.sub(lambda found: answers.get(found[1], {}).get(found[2], ""), html)
+
+
+def _answers(slots):
+    """{name: {argument: answer}}: each filler called once, with every argument the page holds for it."""
+    wanted = defaultdict(set)
+    for name, argument in slots:
+        wanted[name].add(argument)
+    return {name: _FILLERS[name](arguments) for name, arguments in wanted.items() if name in _FILLERS}
 
 
 @contextmanager

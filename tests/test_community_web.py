@@ -277,7 +277,7 @@ def test_idea_votes_and_status_changes_are_visible(app, asker, helper, moderator
     assert client.post(f"/p/{first.id}/vote", data={"value": "1"}).status_code == 302
     page = text(client.get(f"/t/{idea.id}"))
     card = post_html(page, 1)
-    assert 'aria-pressed="true"' in card and f'action="/p/{first.id}/unvote"' in card
+    assert 'aria-pressed="true"' in card and f'formaction="/p/{first.id}/unvote"' in card
     assert "<strong>1</strong> vote" in card
 
     response = client.post(f"/p/{first.id}/vote", data={"value": "-1"}, follow_redirects=True)

@@ -57,36 +57,32 @@ def post_cards(view, *, may_flag_leads):
 
 # -- the reader's votes, filled into the cards' slots ----------------------------------------------
 
-@slots.filler("vote-pressed")
-def _fill_pressed(arguments):
-    votes = _my_votes(arguments)
-    return {argument: "true" if votes[argument] else "false" for argument in arguments}
-
-
-@slots.filler("vote-action")
-def _fill_action(arguments):
-    votes = _my_votes(arguments)
-    vote, unvote = _address_of("community.vote"), _address_of("community.unvote")
-    return {argument: (unvote if votes[argument] else vote).format(argument.partition(".")[0])
-            for argument in arguments}
+@slots.filler("vote")
+def _fill_vote(arguments):
+    """A vote button's "formaction" and "aria-pressed": where it goes, vote or take the vote back, and whether
+    the reader cast it."""
+    cast = _my_votes(arguments)
+    button = {True: f'formaction="{_address_of("community.unvote")}" aria-pressed="true"',
+              False: f'formaction="{_address_of("community.vote")}" aria-pressed="false"'}
+    return {argument: button[cast[argument]].format(post_id=argument.partition(".")[0]) for argument in arguments}
 
 
 def _my_votes(arguments):
     """{"post id.value": whether the reader cast that vote on that post}: their votes read once a page."""
     from flask_login import current_user  # (a proxy, imported where it is used, as everywhere in this package)
 
-    read = flask.g.setdefault("my_votes", {})  # {post id: the reader's vote, 0 for none}
-    wanted = {int(argument.partition(".")[0]) for argument in arguments}.difference(read)
+    cast = flask.g.setdefault("my_votes", {})  # {"post id.value": cast}, for the arguments seen so far
+    wanted = {argument: argument.partition(".") for argument in arguments.difference(cast)}
     if wanted:
-        cast = posts.my_votes(current_user, wanted)
-        read.update({post_id: cast.get(post_id, 0) for post_id in wanted})
-    return {argument: read[int(post_id)] == int(value)
-            for argument in arguments for post_id, _dot, value in [argument.partition(".")]}
+        votes = posts.my_votes(current_user, {int(post_id) for post_id, _dot, _value in wanted.values()})
+        cast.update({argument: votes.get(int(post_id)) == int(value)
+                     for argument, (post_id, _dot, value) in wanted.items()})
+    return cast
 
 
 def _address_of(endpoint):
-    """The address of a post's `endpoint` with "{}" where the post id goes: built once, not once a card."""
-    return url_for(endpoint, post_id=_SAMPLE_ID).replace(str(_SAMPLE_ID), "{}")
+    """The address of a post's `endpoint` with "{post_id}" where the post id goes: built once, not once a card."""
+    return url_for(endpoint, post_id=_SAMPLE_ID).replace(str(_SAMPLE_ID), "{post_id}")
 
 
 _SAMPLE_ID = 1_987_654_321  # digits that appear nowhere else in a post's address

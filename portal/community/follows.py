@@ -54,10 +54,18 @@ def unfollow(user, target_type, target_id):
         db.session.commit()
 
 
+# Built once: every signed-in topic and category page asks it.
+_FOLLOWING = sa.select(Follow.id).where(Follow.user_id == sa.bindparam("user_id"),
+                                        Follow.target_type == sa.bindparam("target_type"),
+                                        Follow.target_id == sa.bindparam("target_id"))
+
+
 def is_following(user, target_type, target_id):
     if not getattr(user, "is_authenticated", False):
         return False
-    return _existing(user, FollowTarget(target_type), target_id) is not None
+    found = db.session.scalar(_FOLLOWING, {"user_id": user.id, "target_type": FollowTarget(target_type),
+                                           "target_id": target_id})
+    return found is not None
 
 
 def followers(target_type, target_id):

@@ -257,8 +257,8 @@ def reader_of_topic(user, topic, page):
     it, and, when they wrote the topic or a post on the page, that the page is theirs alone."""
     if not _signed_in(user):
         return ""
-    shown = shown_page(user, topic, page)
-    own = user.id == topic.author_id or any(post.author_id == user.id for post in shown.posts.items)
+    shown, reader_id = shown_page(user, topic, page), user.id
+    own = reader_id == topic.author_id or any(post.author_id == reader_id for post in shown.posts.items)
     following = follows.is_following(user, FollowTarget.TOPIC, topic.id)
     return f"{f'u{user.id}' if own else 'u'}:f{int(following)}"
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from babel import dates as babel_dates
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, get_timezone, to_user_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -72,19 +72,22 @@ HOME_TOPICS = 15
 @bp.app_template_filter("ago")
 def ago(moment):
     """'5 minutes ago' for the last week, a date before that."""
-    delta = utcnow() - moment
-    if delta < timedelta(minutes=1):
-        return _("just now")
-    locale = str(get_locale())
-    if delta < timedelta(days=7):
-        return _minutes_ago(int(delta.total_seconds() // 60), locale)
-    return _day(to_user_timezone(moment).date(), locale)
+    return _ago(moment, utcnow(), str(get_locale()))
 
 
 @slots.filler("ago")
 def _fill_ago(moments):
-    say = current_app.jinja_env.filters["ago"]  # as every template says it
-    return {moment: escape(say(datetime.fromisoformat(moment))) for moment in moments}
+    now, locale = utcnow(), str(get_locale())
+    return {moment: escape(_ago(datetime.fromisoformat(moment), now, locale)) for moment in moments}
+
+
+def _ago(moment, now, locale):
+    delta = now - moment
+    if delta < timedelta(minutes=1):
+        return _("just now")
+    if delta < timedelta(days=7):
+        return _minutes_ago(int(delta.total_seconds() // 60), locale)
+    return _day(to_user_timezone(moment).date(), locale)
 
 
 # A list shows dozens of these a page and Babel takes ~40 µs each: the same few thousand answers, remembered.
