@@ -50,14 +50,15 @@ def staff_menu(user):
 def _fill_member_nav(arguments):
     """The header's bell and user menu: the reader's own, so a cached page can carry anyone's. Cached per
     member, count of unread notifications, name, role (their staff menu) and language."""
-    unread = notices_for(current_user).unread_notifications
-    name = hashlib.blake2b(current_user.name.encode(), digest_size=8).hexdigest()
-    key = f"member-nav:{current_user.id}:{current_user.role}:{unread}:{name}:{get_locale()}"
+    user = current_user._get_current_object()  # (read a dozen times below)
+    unread = notices_for(user).unread_notifications
+    name = hashlib.blake2b(user.name.encode(), digest_size=8).hexdigest()
+    key = f"member-nav:{user.id}:{user.role}:{unread}:{name}:{get_locale()}"
     nav = cache.get(key)
     if nav is None:
         render = get_template_attribute("_layout.html", "member_nav")
         with slots.shared_render():  # the sign-out form's CSRF token, filled in below
-            nav = str(render(current_user, unread, staff_menu(current_user)))
+            nav = str(render(user, unread, staff_menu(user)))
         cache.set(key, nav)
     return {"": nav.replace(slots.slot("csrf"), generate_csrf())}
 

@@ -254,25 +254,24 @@ def topic(topic_id):
         return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, number)))
     quote_id = request.args.get("quote", type=as_id)
     reader = _shared_reader()
-    if quote_id is None and reader is not None:
-        return _cached_topic_page(topic_id, reader)
+    if quote_id is None and reader is not None:  # (not found: get_topic says so)
+        return _cached_topic_page(shown or topics.get_topic(current_user, topic_id), reader)
     return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=quote_id)
 
 
 def _shared_reader():
     """Whom this reader's pages are alike for (access.reader_kind), or None when the page is theirs alone: a
     flash waits, or they are staff."""
-    return None if "_flashes" in session else access.reader_kind(current_user)
+    return None if "_flashes" in session else access.reader_kind(current_user._get_current_object())
 
 
-def _cached_topic_page(topic_id, reader):
+def _cached_topic_page(topic, reader):
     # The topic's version changes with every action on it, so a hit is never stale for
     # what the topic shows; authors' names and levels may lag by CACHE_DEFAULT_TIMEOUT.
-    topic = topics.get_topic(current_user, topic_id)
     page = _page()
-    reader = f"{reader}:{pages.reader_of_topic(current_user, topic, page)}"
+    reader = f"{reader}:{pages.reader_of_topic(current_user._get_current_object(), topic, page)}"
     return _cached_page(f"topic-page:{topic.id}:v{topic.version}:p{page}", reader,
-                        lambda: _topic_response(topic_id, ReplyForm(formdata=None))[0])
+                        lambda: _topic_response(topic.id, ReplyForm(formdata=None))[0])
 
 
 def _cached_page(key, reader, render):

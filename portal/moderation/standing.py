@@ -19,9 +19,9 @@ def standing_notices(arguments):
     """Above a signed-in member's page: the warning they have not acknowledged (cached with the bell's count:
     portal/notices.py) and the silence in force (read from the user row; its reason loaded only while
     silenced)."""
-    now = utcnow()
-    warning_id = notices_for(current_user).unacknowledged_warning_id
-    silence = sanctions.current_silence(current_user, now) if current_user.silenced_at(now) else None
+    now, user = utcnow(), current_user._get_current_object()
+    warning_id = notices_for(user).unacknowledged_warning_id
+    silence = sanctions.current_silence(user, now) if user.silenced_at(now) else None
     alerts = get_template_attribute("_layout.html", "member_alerts")
     return {"": str(alerts(warning_id, silence)) if warning_id or silence else ""}
 
