@@ -222,3 +222,22 @@ def test_an_address_cannot_open_a_slot(app, make_user):
     client = app.test_client(user=member)
     response = client.get("/search?q=%00csrf:%00")
     assert response.status_code == 400 or "\x00" not in response.get_data(as_text=True)
+
+
+def test_the_cached_way_to_a_topic_refuses_what_the_reader_may_not_read(app, make_user, moderator, admin):
+    from tests.community_factories import staff_only_category
+    from tests.test_review_queue import watch
+
+    secret = ask(moderator, staff_only_category(), title="Staff only: the renewal list")
+    member, other = established(make_user), established(make_user)
+    for reader in (member, None):
+        assert app.test_client(user=reader).get(f"/t/{secret.id}").status_code == 404
+    watch(admin, "replica")
+    held = ask(member, make_category("Questions"), title="A held question", body="Where is the replica?")
+    assert db.session.get(Topic, held.id).held_at is not None
+    assert "A held question" in page(app, member, f"/t/{held.id}")  # its author sees it, waiting
+    assert app.test_client(user=other).get(f"/t/{held.id}").status_code == 404
+    assert app.test_client().get(f"/t/{held.id}").status_code == 404
+    posts.delete_post(member, db.session.scalar(sa.select(posts.Post.id).where(posts.Post.topic_id == held.id)))
+    assert app.test_client(user=member).get(f"/t/{held.id}").status_code == 404
+    assert "This topic is deleted" in page(app, moderator, f"/t/{held.id}")

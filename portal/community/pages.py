@@ -252,15 +252,28 @@ def topic_page(user, topic_id, page=1):
     return view
 
 
-def reader_of_topic(user, topic, page):
+def reader_of_topic(user, head, page):
     """What a topic page shows of a signed-in reader beyond their kind (access.reader_kind): whether they follow
-    it, and, when they wrote the topic or a post on the page, that the page is theirs alone."""
+    it, and, when they wrote the topic or a post on the page (or one held back), that the page is theirs alone.
+    `head`: the topic's TopicHead."""
     if not _signed_in(user):
         return ""
-    shown, reader_id = shown_page(user, topic, page), user.id
-    own = reader_id == topic.author_id or any(post.author_id == reader_id for post in shown.posts.items)
-    following = follows.is_following(user, FollowTarget.TOPIC, topic.id)
+    own = user.id in page_authors(user, head, page)
+    following = follows.is_following(user, FollowTarget.TOPIC, head.id)
     return f"{f'u{user.id}' if own else 'u'}:f{int(following)}"
+
+
+def page_authors(user, head, page):
+    """Who sees page `page` of a topic (`head`: its TopicHead) as their own: its starter, the authors of the
+    posts on it, and every author of a post held back or hidden (only they and moderators see those). Cached per
+    topic version; read from the whole topic on a miss."""
+    key = f"topic-page-authors:{head.id}:v{head.version}:p{page}:{current_app.config['POSTS_PER_PAGE']}"
+    authors = cache.get(key)
+    if authors is None:
+        shown = shown_page(user, topics.get_topic(user, head.id), page)
+        authors = frozenset({head.author_id, *shown.withheld_authors, *(post.author_id for post in shown.posts.items)})
+        cache.set(key, authors)
+    return authors
 
 
 def idea_history(topic):

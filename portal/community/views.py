@@ -239,6 +239,11 @@ def read(topic_id):
 
 @bp.get("/t/<int:topic_id>")
 def topic(topic_id):
+    reader = _shared_reader()
+    if reader is not None and not JUMPS.intersection(request.args):
+        head = topics.topic_head(current_user, topic_id)
+        if head is not None:  # (else: deleted, merged, not there or not readable; the way below says which)
+            return _cached_topic_page(head, reader)
     try:  # kept in this variable, the topic stays in the session for the page below: no second query
         shown = topics.get_topic(current_user, topic_id)
     except NotFound:
@@ -253,10 +258,11 @@ def topic(topic_id):
     if number:
         return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, number)))
     quote_id = request.args.get("quote", type=as_id)
-    reader = _shared_reader()
-    if quote_id is None and reader is not None:  # (not found: get_topic says so)
-        return _cached_topic_page(shown or topics.get_topic(current_user, topic_id), reader)
     return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=quote_id)
+
+
+# What sends the topic page elsewhere (the first unread post, a post's page) or fills in its reply box.
+JUMPS = frozenset({"unread", "post", "quote"})
 
 
 def _shared_reader():
@@ -265,13 +271,13 @@ def _shared_reader():
     return None if "_flashes" in session else access.reader_kind(current_user._get_current_object())
 
 
-def _cached_topic_page(topic, reader):
+def _cached_topic_page(head, reader):
     # The topic's version changes with every action on it, so a hit is never stale for
     # what the topic shows; authors' names and levels may lag by CACHE_DEFAULT_TIMEOUT.
     page = _page()
-    reader = f"{reader}:{pages.reader_of_topic(current_user._get_current_object(), topic, page)}"
-    return _cached_page(f"topic-page:{topic.id}:v{topic.version}:p{page}", reader,
-                        lambda: _topic_response(topic.id, ReplyForm(formdata=None))[0])
+    reader = f"{reader}:{pages.reader_of_topic(current_user._get_current_object(), head, page)}"
+    return _cached_page(f"topic-page:{head.id}:v{head.version}:p{page}", reader,
+                        lambda: _topic_response(head.id, ReplyForm(formdata=None))[0])
 
 
 def _cached_page(key, reader, render):
