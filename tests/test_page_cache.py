@@ -241,3 +241,16 @@ def test_the_cached_way_to_a_topic_refuses_what_the_reader_may_not_read(app, mak
     posts.delete_post(member, db.session.scalar(sa.select(posts.Post.id).where(posts.Post.topic_id == held.id)))
     assert app.test_client(user=member).get(f"/t/{held.id}").status_code == 404
     assert "This topic is deleted" in page(app, moderator, f"/t/{held.id}")
+
+
+@pytest.mark.parametrize("query, stored", [("", True), ("?page=1", True), ("?utm_source=newsletter", False),
+                                           ("?post=abc", False)])
+def test_only_addresses_a_topic_knows_are_stored(app, make_user, query, stored):
+    """A made-up address is served, but rendered each time: what it carries (the footer's way back, say) never
+    reaches another reader's page."""
+    topic = ask(established(make_user), make_category("Questions"))
+    reader = established(make_user)
+    assert app.test_client(user=reader).get(f"/t/{topic.id}{query}").status_code == 200
+    with templates_rendered(app) as rendered:
+        again = app.test_client(user=established(make_user)).get(f"/t/{topic.id}{query}")
+    assert ("community/topic.html" not in rendered) == stored, again.status_code

@@ -240,7 +240,7 @@ def read(topic_id):
 @bp.get("/t/<int:topic_id>")
 def topic(topic_id):
     reader = _shared_reader()
-    if reader is not None and not JUMPS.intersection(request.args):
+    if reader is not None and _cacheable_address(TOPIC_ARGS):
         head = topics.topic_head(current_user, topic_id)
         if head is not None:  # (else: deleted, merged, not there or not readable; the way below says which)
             return _cached_topic_page(head, reader)
@@ -259,10 +259,6 @@ def topic(topic_id):
         return redirect(_post_url(topic_id, *pages.locate_post(current_user, topic_id, number)))
     quote_id = request.args.get("quote", type=as_id)
     return _topic_response(topic_id, ReplyForm(formdata=None), quote_id=quote_id)
-
-
-# What sends the topic page elsewhere (the first unread post, a post's page) or fills in its reply box.
-JUMPS = frozenset({"unread", "post", "quote"})
 
 
 def _shared_reader():
@@ -293,16 +289,18 @@ def _cached_page(key, reader, render):
     return html
 
 
-# What a list's address may carry and still be cached: anything else is rendered (and not stored), so
-# made-up addresses can't fill the cache.
+# What a page's address may carry and still be served from the cache, besides its page number: anything
+# else is rendered (and not stored), so made-up addresses can't fill the cache or reach other readers' pages.
+# A topic's other arguments (unread, post, quote) send the reader elsewhere or fill in the reply box.
 LIST_ARGS = {"sort": set(topics.SORTS), "period": set(PERIODS), "kind": {k.value for k in TopicKind},
              "status": {s.value for s in IdeaStatus}}
+TOPIC_ARGS = {}
 
 
-def _cacheable_list_address():
-    """Whether every argument of the address is one a list knows, with a value it knows."""
+def _cacheable_address(known_args):
+    """Whether every argument of the address is a page number or one of `known_args` with a value it knows."""
     for name, value in request.args.items():
-        known = value.isdigit() and len(value) <= 4 if name == "page" else value in LIST_ARGS.get(name, ())
+        known = value.isdigit() and len(value) <= 4 if name == "page" else value in known_args.get(name, ())
         if not known:
             return False
     return True
@@ -312,7 +310,7 @@ def _list_page(render, reader_of_list=""):
     """A list page from the cache, under the list version (lists.py) and the kind of reader;
     `reader_of_list` adds what else of the reader the page shows."""
     reader = _shared_reader()
-    if reader is None or lists.reader_key(current_user) is None or not _cacheable_list_address():
+    if reader is None or lists.reader_key(current_user) is None or not _cacheable_address(LIST_ARGS):
         return render()
     query = "&".join(f"{name}={request.args[name]}" for name in sorted(request.args))
     return _cached_page(f"list-page:{request.path}?{query}:v{lists.list_version()}", f"{reader}:{reader_of_list}",
