@@ -41,25 +41,27 @@ def slot(name, argument=""):
     return Markup(f"\x00{_mark()}{name}:{argument}\x00")
 
 
-def fill(html):
-    """`html` with every slot replaced by its filler's answer (a slot nobody fills becomes nothing)."""
-    mark = _mark()
-    if mark not in html:
-        return html
-    parts = html.split("\x00")  # text, slot, text, slot, ..., text: nothing else holds NUL
+def fill(body):
+    """The UTF-8 page `body` with every slot replaced by its filler's answer (a slot nobody fills becomes
+    nothing). Bytes, as the response holds them: a page is never decoded and encoded again for its slots."""
+    mark = _mark().encode()
+    if mark not in body:
+        return body
+    parts = body.split(b"\x00")  # text, slot, text, slot, ..., text: nothing else holds NUL
     found = parts[1::2]
-    if len(parts) % 2 == 0 or not all(part.startswith(mark) for part in found):
-        return _fill_by_pattern(html, mark)  # a stray NUL after all: the slower, careful way
-    slots = [part[len(mark):].partition(":") for part in found]
-    answers = _answers((name, argument) for name, _colon, argument in slots)
-    parts[1::2] = [answers.get(name, {}).get(argument, "") for name, _colon, argument in slots]
-    return "".join(parts)
+    # Each slot brings its two NULs and the one mark: k stray NULs more leave len(found) = slots + k/2.
+    if len(parts) % 2 == 0 or len(found) != body.count(b"\x00" + mark):
+        return _fill_by_pattern(body, mark)  # a stray NUL after all: the slower, careful way
+    slots = [part[len(mark):].decode().partition(":")[::2] for part in found]
+    answers = _encoded(_answers(slots))
+    parts[1::2] = [answers.get(name, {}).get(argument, b"") for name, argument in slots]
+    return b"".join(parts)
 
 
-def _fill_by_pattern(html, mark):
+def _fill_by_pattern(body, mark):
     pattern = _pattern(mark)
-    answers = _answers(pattern.findall(html))
-    return pattern.sub(lambda found: answers.get(found[1], {}).get(found[2], ""), html)
+    answers = _encoded(_answers((name.decode(), argument.decode()) for name, argument in pattern.findall(body)))
+    return pattern.sub(lambda found: answers.get(found[1].decode(), {}).get(found[2].decode(), b""), body)
 
 
 def _answers(slots):
@@ -68,6 +70,11 @@ def _answers(slots):
     for name, argument in slots:
         wanted[name].add(argument)
     return {name: _FILLERS[name](arguments) for name, arguments in wanted.items() if name in _FILLERS}
+
+
+def _encoded(answers):
+    return {name: {argument: str(answer).encode() for argument, answer in found.items()}
+            for name, found in answers.items()}
 
 
 @contextmanager
@@ -98,14 +105,14 @@ def _mark():
 
 @lru_cache(maxsize=4)
 def _pattern(mark):
-    return re.compile("\x00" + re.escape(mark) + "([a-z-]+):([^\x00]*)\x00")
+    return re.compile(b"\x00" + re.escape(mark) + b"([a-z-]+):([^\x00]*)\x00")
 
 
 def _fill_response(response):
     if response.mimetype == "text/html" and not response.direct_passthrough and not response.is_streamed:
-        html = response.get_data(as_text=True)
-        filled = fill(html)
-        if filled is not html:
+        body = response.get_data()
+        filled = fill(body)
+        if filled is not body:
             response.set_data(filled)
     return response
 

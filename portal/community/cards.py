@@ -6,13 +6,13 @@ topic, whose `version` every action on either bumps (freshness.py); the
 reader's language and time zone; the page it is on; and what the reader may
 do to it (PostEntry's flags). Readers alike in those share one cached card.
 What differs per reader and per moment is a slot (portal/slots.py), filled
-in as the page leaves: the CSRF token of the reader's session, their vote,
-how long ago the post was written. An author's new name or level reaches
+in as the page leaves: the CSRF token of the reader's session, their vote
+(read once per topic version, posts.topic_votes), how long ago the post was
+written. An author's new name or level reaches
 cached cards within CACHE_DEFAULT_TIMEOUT, as on visitors' cached pages.
 """
 from dataclasses import fields, replace
 
-import flask
 import sqlalchemy as sa
 from flask import current_app, get_template_attribute, url_for
 from flask_babel import get_locale, get_timezone
@@ -60,29 +60,27 @@ def post_cards(view, *, may_flag_leads):
 @slots.filler("vote")
 def _fill_vote(arguments):
     """A vote button's "formaction" and "aria-pressed": where it goes, vote or take the vote back, and whether
-    the reader cast it."""
-    cast = _my_votes(arguments)
-    button = {True: f'formaction="{_address_of("community.unvote")}" aria-pressed="true"',
-              False: f'formaction="{_address_of("community.vote")}" aria-pressed="false"'}
-    return {argument: button[cast[argument]].format(post_id=argument.partition(".")[0]) for argument in arguments}
-
-
-def _my_votes(arguments):
-    """{"post id.value": whether the reader cast that vote on that post}: their votes read once a page."""
+    the reader cast it. An argument is "topic id.topic version.post id.value"."""
     from flask_login import current_user  # (a proxy, imported where it is used, as everywhere in this package)
 
-    cast = flask.g.setdefault("my_votes", {})  # {"post id.value": cast}, for the arguments seen so far
-    wanted = {argument: argument.partition(".") for argument in arguments.difference(cast)}
-    if wanted:
-        votes = posts.my_votes(current_user, {int(post_id) for post_id, _dot, _value in wanted.values()})
-        cast.update({argument: votes.get(int(post_id)) == int(value)
-                     for argument, (post_id, _dot, value) in wanted.items()})
-    return cast
+    reader = current_user._get_current_object()
+    vote, unvote = _address_of("community.vote"), _address_of("community.unvote")
+    answers, votes = {}, {}
+    for argument in arguments:
+        topic_id, version, post_id, value = argument.split(".")
+        if (topic_id, version) not in votes:
+            votes[topic_id, version] = posts.topic_votes(reader, int(topic_id), int(version))
+        if votes[topic_id, version].get(int(post_id)) == int(value):
+            answers[argument] = f'formaction="{unvote[0]}{post_id}{unvote[1]}" aria-pressed="true"'
+        else:
+            answers[argument] = f'formaction="{vote[0]}{post_id}{vote[1]}" aria-pressed="false"'
+    return answers
 
 
 def _address_of(endpoint):
-    """The address of a post's `endpoint` with "{post_id}" where the post id goes: built once, not once a card."""
-    return url_for(endpoint, post_id=_SAMPLE_ID).replace(str(_SAMPLE_ID), "{post_id}")
+    """The address of a post's `endpoint` as (before, after) the post id: built once, not once a card."""
+    before, _sample, after = url_for(endpoint, post_id=_SAMPLE_ID).partition(str(_SAMPLE_ID))
+    return before, after
 
 
 _SAMPLE_ID = 1_987_654_321  # digits that appear nowhere else in a post's address

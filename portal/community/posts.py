@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..audit import audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import Verb, record_activity
-from ..extensions import db
+from ..extensions import cache, db
 from ..moderation.holds import hold_for
 from ..payloads import PostCreated, PostDeleted, PostEdited, PostHeld
 from ..permissions import Permission, ensure
@@ -216,6 +216,24 @@ def visible_numbers(user, topic):
 # Built once: every topic page a member opens runs it.
 _MY_VOTES = sa.select(Vote.post_id, Vote.value).where(Vote.voter_id == sa.bindparam("voter_id"),
                                                       Vote.post_id.in_(sa.bindparam("post_ids", expanding=True)))
+
+
+# Every vote bumps its topic's version (freshness.py), so a reader's votes in a topic at one version never change.
+_TOPIC_VOTES = sa.select(Vote.post_id, Vote.value).where(
+    Vote.voter_id == sa.bindparam("voter_id"),
+    Vote.post_id.in_(sa.select(Post.id).where(Post.topic_id == sa.bindparam("topic_id")).scalar_subquery()))
+
+
+def topic_votes(user, topic_id, version):
+    """{post id: +1 or -1} for `user`'s votes on the posts of topic `topic_id` at `version`: cached by it."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    key = f"topic-votes:{user.id}:{topic_id}:v{version}"
+    votes = cache.get(key)
+    if votes is None:
+        votes = dict(db.session.execute(_TOPIC_VOTES, {"voter_id": user.id, "topic_id": topic_id}).all())
+        cache.set(key, votes)
+    return votes
 
 
 def my_votes(user, post_ids):

@@ -77,8 +77,14 @@ def ago(moment):
 
 @slots.filler("ago")
 def _fill_ago(moments):
-    now, locale = utcnow(), str(get_locale())
-    return {moment: escape(_ago(datetime.fromisoformat(moment), now, locale)) for moment in moments}
+    now, locale, zone = utcnow().replace(second=0, microsecond=0), str(get_locale()), str(get_timezone())
+    return {moment: _ago_by_the_minute(moment, now, locale, zone) for moment in moments}
+
+
+# A page shows dozens of moments, and its readers of one minute the same ones: each answer kept for its minute.
+@lru_cache(maxsize=16384)
+def _ago_by_the_minute(moment, minute, locale, zone):
+    return str(escape(_ago(datetime.fromisoformat(moment), minute, locale)))
 
 
 def _ago(moment, now, locale):
@@ -112,6 +118,12 @@ def _back(form, default):
     """The form's `next` when it is a path on this site, else `default`."""
     target = form.next.data or ""
     return target if is_local_path(target) else default
+
+
+def _post_location(post_id):
+    """Where post `post_id` is shown to the reader: its topic's page, at the post."""
+    post = posts.get_post(current_user, post_id)
+    return _post_url(post.topic_id, *pages.locate_post(current_user, post.topic_id, post.number))
 
 
 def _post_url(topic_id, page, number):
@@ -279,14 +291,15 @@ def _cached_topic_page(head, reader):
 def _cached_page(key, reader, render):
     """The page `render()` makes, from the cache under `key` (which names what the page shows and its
     version), the kind of `reader` and their language and time zone. What is the reader's own in it is
-    a slot (portal/slots.py), filled in as it leaves."""
+    a slot (portal/slots.py), filled in as it leaves. Kept as the UTF-8 the response sends: a hit is never
+    encoded again."""
     key = f"{key}:{reader}:{get_locale()}:{get_timezone()}"
-    html = cache.get(key)
-    if html is None:
+    body = cache.get(key)
+    if body is None:
         with slots.shared_render():
-            html = render()
-        cache.set(key, html)
-    return html
+            body = render().encode()
+        cache.set(key, body)
+    return body
 
 
 # What a page's address may carry and still be served from the cache, besides its page number: anything
@@ -333,8 +346,7 @@ def reply(topic_id):
 
 @bp.get("/p/<int:post_id>")
 def post_link(post_id):
-    post = posts.get_post(current_user, post_id)
-    return redirect(_post_url(post.topic_id, *pages.locate_post(current_user, post.topic_id, post.number)))
+    return redirect(_post_location(post_id))
 
 
 # -- starting and editing --------------------------------------------------------------------
@@ -409,7 +421,7 @@ def vote(post_id):
     form = VoteForm()
     if _valid(form):
         attempt(votes.cast, current_user, post_id, form.value.data)
-    return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
+    return redirect(_back(form, _post_location(post_id)))
 
 
 @bp.post("/p/<int:post_id>/unvote")
@@ -418,7 +430,7 @@ def unvote(post_id):
     form = ActionForm()
     if _valid(form):
         attempt(votes.retract, current_user, post_id)
-    return redirect(_back(form, url_for("community.post_link", post_id=post_id)))
+    return redirect(_back(form, _post_location(post_id)))
 
 
 @bp.post("/p/<int:post_id>/flag")
