@@ -95,9 +95,10 @@ def session_cookie(headers):
 
 
 class Server:
-    """gunicorn serving bench.app:app on 127.0.0.1; always stopped on exit."""
+    """A gunicorn of one worker serving bench.app:app on 127.0.0.1; always stopped on exit."""
 
     def __init__(self, db_path, args, workdir):
+        workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "gunicorn.log"
@@ -112,7 +113,7 @@ class Server:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
-        self.cmd = [str(gunicorn), "--bind", f"127.0.0.1:{self.port}", "--workers", str(args.workers),
+        self.cmd = [str(gunicorn), "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
                     "--worker-class", args.worker_class, "--threads", str(args.gthreads),
                     "--backlog", "2048", "--keep-alive", "5", "--log-level", "warning",
                     "--error-logfile", str(self.log), "bench.app:app"]
@@ -189,19 +190,30 @@ end
 """
 
 
-def run_wrk(url, duration, args, cookies=None):
-    """wrk's figures for `url`; with `cookies` (a list), each request sends the next one."""
-    cmd = [args.wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{duration}s", "--latency",
+def run_wrk(urls, duration, args, cookies=None):
+    """wrk's figures for the same path on each server of `urls`, loaded at once, one wrk each with its share
+    of the connections: requests/s and requests added up, p50 and p99 the worst of them. With `cookies` (a
+    list), each request sends the next one."""
+    share = max(1, args.connections // len(urls))
+    cmd = [args.wrk, f"-t{max(1, args.wrk_threads // len(urls))}", f"-c{share}", f"-d{duration}s", "--latency",
            "--timeout", "10s"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(ROTATE_COOKIES_LUA % ", ".join(json.dumps(cookie) for cookie in cookies or []))
     try:
         if cookies:
             cmd += ["-s", script.name]
-        out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+        running = [subprocess.Popen(cmd + [url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for url in urls]
+        outputs = [process.communicate() for process in running]
     finally:
         os.unlink(script.name)
-    return parse_wrk(out)
+    for process, (_out, err) in zip(running, outputs, strict=True):
+        if process.returncode != 0:
+            raise RuntimeError(f"wrk exited with {process.returncode}: {err}")
+    each = [parse_wrk(out) for out, _err in outputs]
+    return {"rps": sum(r["rps"] for r in each), "p50_ms": max(r["p50_ms"] for r in each),
+            "p99_ms": max(r["p99_ms"] for r in each), "requests": sum(r["requests"] for r in each),
+            "non_2xx": sum(r["non_2xx"] for r in each), "socket_errors": sum(r["socket_errors"] for r in each)}
 
 
 def wait_for_pages(server, paths, wait_minutes):
@@ -303,9 +315,14 @@ def measure(args):
     workdir = Path(tempfile.mkdtemp(prefix="teahouse-bench-"))
     load_before = os.getloadavg()
     started = time.monotonic()
-    server = Server(db_path, args, workdir)
+    # One gunicorn of one worker per --workers, each on its port with its share of wrk's connections: the
+    # workers of one gunicorn share its socket, and who accepts wrk's 16 keep-alive connections is a race
+    # (seen: 8/8, 12/4, and 16/0, which leaves a core idle and halves a run's req/s at random).
+    servers = [Server(db_path, args, workdir / f"server{n}") for n in range(args.workers)]
+    server = servers[0]  # signs the members in (the sessions are in the database, valid on every server)
     try:
-        server.start()
+        for one in servers:
+            one.start()
         wait_for_pages(server, {path for path, member, _ in pages.values() if not member} | {topic},
                        args.wait_minutes)
         signed_in_cookies = {}  # {email: cookie}
@@ -333,19 +350,20 @@ def measure(args):
         routes = {BARE: bare_path, **{name: path for name, (path, _, _) in pages.items()}}
         cookies[BARE] = None
         sizes = {BARE: len(body), **sizes}
-        print(f"gunicorn {args.worker_class} workers={args.workers} threads={args.gthreads} on {server.base}; "
-              f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s x {args.rounds} rounds; "
+        print(f"{args.workers} x gunicorn {args.worker_class} of 1 worker, threads={args.gthreads}, on "
+              f"{', '.join(one.base for one in servers)}; wrk -t{args.wrk_threads} -c{args.connections} "
+              f"-d{args.duration}s in all, x {args.rounds} rounds; "
               f"{len(members)} members in turn ({', '.join(members.values())})")
         for name, path in routes.items():
             print(f"  {name:<28} {path}  ({sizes[name]:,} bytes)")
 
         for name, path in routes.items():  # warm every worker and thread, and SQLite's page cache
-            run_wrk(server.base + path, args.warmup, args, cookies[name])
+            run_wrk([one.base + path for one in servers], args.warmup, args, cookies[name])
         rounds = []
         for r in range(args.rounds):
             one = {}
             for name, path in routes.items():
-                one[name] = res = run_wrk(server.base + path, args.duration, args, cookies[name])
+                one[name] = res = run_wrk([each.base + path for each in servers], args.duration, args, cookies[name])
                 print(f"  round {r + 1} {name:<28} {res['rps']:8.1f} req/s  p50 {res['p50_ms']:7.2f} ms  "
                       f"p99 {res['p99_ms']:7.2f} ms", flush=True)
             rounds.append(one)
@@ -354,8 +372,9 @@ def measure(args):
             status, body = fetch(server.base, "/latest", cookie=cookie)
             still_signed_in = still_signed_in and status == 200 and signed_in(body, members[email])
     finally:
-        server.stop()
-        log = server.log_tail(200)
+        for one in servers:
+            one.stop()
+        log = "\n".join(one.log_tail(100) for one in servers)
         shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
 
@@ -395,7 +414,7 @@ def measure(args):
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     # other work on the machine moves absolute figures: the 1-minute load before and after
                     "loadavg_before": round(load_before[0], 2), "loadavg_after": round(os.getloadavg()[0], 2)},
-        "server": {"worker_class": args.worker_class, "workers": args.workers, "threads": args.gthreads,
+        "server": {"worker_class": args.worker_class, "servers_of_one_worker": args.workers, "threads": args.gthreads,
                    "posts_per_page": POSTS_PER_PAGE, "database": str(db_path)},
         "load": {"tool": "wrk", "threads": args.wrk_threads, "connections": args.connections,
                  "duration_s": args.duration, "rounds": args.rounds, "warmup_s": args.warmup},
@@ -454,7 +473,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk warm-up per route")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn servers of one worker each, side by side")
     parser.add_argument("--threads", dest="gthreads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--members", type=int, default=8, help="signed-in members whose cookies wrk sends in turn")
