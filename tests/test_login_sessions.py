@@ -1,5 +1,6 @@
 """Ending a session ends it on the server: cookies saved before logout, a password change, a
 reset or a suspension open nothing afterwards; a suspension revokes API tokens for good."""
+import pytest
 import sqlalchemy as sa
 
 from portal.admin import services as admin_services
@@ -105,3 +106,24 @@ def test_a_forged_login_id_opens_nothing(app, member):
     with browser.session_transaction() as session:
         session["_user_id"] = str(member.id)  # the old cookie format
     assert not _opens_the_account(browser)
+
+
+def test_what_is_read_with_the_session_user_is_theirs_and_this_requests_alone(app, make_user):
+    from portal.auth.sessions import NOT_READ, read_along, read_with_user
+    from portal.community import lists
+    from portal.notices import NoticeVersion
+
+    reader, someone_else = make_user(), make_user()
+    db.session.add(NoticeVersion(user_id=reader.id, version=7))
+    db.session.commit()
+    client = app.test_client(user=reader)
+    with client:
+        assert client.get("/latest").status_code == 200
+        assert read_along("notice_version", reader) == 7
+        assert read_along("notice_version", someone_else) is NOT_READ  # another member's figure is never lent
+        assert (read_along("list_version") or 0) == lists.list_version()  # (no row yet: None)
+    with app.test_client() as visitor:
+        visitor.get("/latest")
+        assert read_along("list_version") is NOT_READ
+    with pytest.raises(RuntimeError, match="too late"):
+        read_with_user("latecomer", sa.select(sa.literal(1)).scalar_subquery())

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import login_user, logout_user
 
 from ..events import Verb, record_activity
@@ -73,10 +73,42 @@ def _secret_of(login_id):
     return (login_id or "").partition(":")[2]
 
 
-# Built once: every signed-in request runs it, and building it cost more than running it.
-_SESSION_USER = (sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
-                 .where(User.id == sa.bindparam("user_id"), User.status == UserStatus.ACTIVE,
-                        LoginSession.token_hash == sa.bindparam("token_hash"), LoginSession.ended_at.is_(None)))
+# Other features' per-member figures read in the same statement as the session's user (read_with_user).
+_READ_WITH_USER = {}
+_session_user = None  # the statement, built on first use, once every feature has said what it reads with it
+
+
+def read_with_user(name, column):
+    """Have `column` (a scalar subquery, which may refer to `User.id`) read in the statement that loads a
+    signed-in request's user: every page a member opens reads their user anyway, so a figure each of their pages
+    needs costs no statement of its own. Its value is `read_along(name)` afterwards. Call it at import time."""
+    if _session_user is not None:
+        raise RuntimeError(f"{name!r} comes too late: the session's user is already read without it")
+    _READ_WITH_USER[name] = column
+
+
+NOT_READ = object()  # what read_along() answers for a figure that was not read with that user
+
+
+def read_along(name, user=None):
+    """What `read_with_user(name, ...)` read with this request's session user (its value may be None: no row),
+    or NOT_READ: no user was read (a visitor, a token-signed API call, work outside a request) or, with `user`,
+    the session's user is someone else."""
+    read = g.get("read_with_user") if has_request_context() else None
+    if read is None or (user is not None and read["user_id"] != getattr(user, "id", None)):
+        return NOT_READ
+    return read["values"][name]
+
+
+def _session_user_statement():
+    global _session_user
+    if _session_user is None:
+        _session_user = (
+            sa.select(User, *(column.label(name) for name, column in _READ_WITH_USER.items()))
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(User.id == sa.bindparam("user_id"), User.status == UserStatus.ACTIVE,
+                   LoginSession.token_hash == sa.bindparam("token_hash"), LoginSession.ended_at.is_(None)))
+    return _session_user
 
 
 def user_for_login_id(login_id):
@@ -84,7 +116,12 @@ def user_for_login_id(login_id):
     user_id, _sep, secret = (login_id or "").partition(":")
     if not (user_id.isascii() and user_id.isdigit() and secret):
         return None
-    user = db.session.scalar(_SESSION_USER, {"user_id": int(user_id), "token_hash": _digest(secret)})
-    if user is not None:
-        user.login_id = login_id
+    row = db.session.execute(_session_user_statement(),
+                             {"user_id": int(user_id), "token_hash": _digest(secret)}).first()
+    if row is None:
+        return None
+    user, *along = row
+    if has_request_context():
+        g.read_with_user = {"user_id": user.id, "values": dict(zip(_READ_WITH_USER, along, strict=True))}
+    user.login_id = login_id
     return user

@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 
 from .. import slots
+from ..auth.sessions import NOT_READ, read_along, read_with_user
 from ..events import Verb, listens_to
 from ..extensions import cache, db
 from ..idempotency import bump_counter
@@ -77,13 +78,15 @@ def listen_for_commits():
 
 
 _LIST_VERSION = sa.select(CacheVersion.version).where(CacheVersion.name == VERSION)  # built once: every list reads it
+read_with_user("list_version", _LIST_VERSION.scalar_subquery())  # a member's lists: no statement of their own
 
 
 def list_version():
-    """The list version this request reads under (read once per request)."""
+    """The list version this request reads under (read once per request, with a member's user)."""
     # (flask.g, not an imported proxy: connect_subscribers() looks at every name in this module.)
     if "list_version" not in flask.g:
-        flask.g.list_version = db.session.scalar(_LIST_VERSION) or 0
+        along = read_along("list_version")
+        flask.g.list_version = (db.session.scalar(_LIST_VERSION) if along is NOT_READ else along) or 0
     return flask.g.list_version
 
 

@@ -259,8 +259,7 @@ def reader_of_topic(user, head, page):
     if not _signed_in(user):
         return ""
     own = user.id in page_authors(user, head, page)
-    following = follows.is_following(user, FollowTarget.TOPIC, head.id)
-    return f"{f'u{user.id}' if own else 'u'}:f{int(following)}"
+    return f"{f'u{user.id}' if own else 'u'}:f{int(head.followed)}"
 
 
 def page_authors(user, head, page):

@@ -19,7 +19,7 @@ from ..sqltypes import utcnow
 from .access import can_read, can_write, is_moderator, may_see_held, readable_levels, visible_topics
 from .content import Body, clean_title, normalise_tag, resolve_tags
 from .limits import check_posting_limit
-from .models import Category, IdeaStatus, Post, PostRevision, Tag, Topic, TopicKind, topic_tags
+from .models import Category, Follow, FollowTarget, IdeaStatus, Post, PostRevision, Tag, Topic, TopicKind, topic_tags
 
 SORTS = ("latest", "top", "unanswered", "solved", "unsolved", "votes")
 PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365, "all": None}
@@ -30,9 +30,30 @@ def get_category(user, category_id=None, *, slug=None):
     where = Category.slug == slug if slug is not None else Category.id == category_id
     category = db.session.scalar(sa.select(Category).where(where))
     if category is None or not can_read(user, category):
-        raise NotFound("category_not_found", _l("That category does not exist."),
-                       fields={"category_id": _l("Choose an existing category.")})
+        raise _no_such_category()
     return category
+
+
+def _no_such_category():
+    return NotFound("category_not_found", _l("That category does not exist."),
+                    fields={"category_id": _l("Choose an existing category.")})
+
+
+# Built once: every category page a member opens reads it.
+_CATEGORY_HEAD = sa.select(Category, sa.exists().where(Follow.user_id == sa.bindparam("reader_id"),
+                                                       Follow.target_type == FollowTarget.CATEGORY,
+                                                       Follow.target_id == Category.id).label("followed")
+                           ).where(Category.slug == sa.bindparam("slug"))
+
+
+def category_and_follow(user, slug):
+    """(the category `user` may read by `slug`, whether they follow it), in one statement; NotFound as
+    get_category()."""
+    reader_id = user.id if getattr(user, "is_authenticated", False) else None
+    row = db.session.execute(_CATEGORY_HEAD, {"slug": slug, "reader_id": reader_id}).first()
+    if row is None or not can_read(user, row.Category):
+        raise _no_such_category()
+    return row.Category, bool(row.followed)
 
 
 def get_topic(user, topic_id):
@@ -46,24 +67,30 @@ def get_topic(user, topic_id):
 
 @dataclass(frozen=True)
 class TopicHead:
-    """What a cached topic page needs of its topic: the version to look for, and who started it."""
+    """What a cached topic page needs of its topic: the version to look for, who started it, and whether the
+    reader follows it (their follow button)."""
     id: int
     version: int
     author_id: int
+    followed: bool
 
 
-# Built once: every topic page served from the cache reads it instead of the whole topic.
-_HEAD = (sa.select(Topic.id, Topic.version, Topic.author_id, Topic.deleted_at, Topic.held_at, Category.read_access)
+# Built once: every topic page served from the cache reads it instead of the whole topic (and the follow).
+_HEAD = (sa.select(Topic.id, Topic.version, Topic.author_id, Topic.deleted_at, Topic.held_at, Category.read_access,
+                   sa.exists().where(Follow.user_id == sa.bindparam("reader_id"),
+                                     Follow.target_type == FollowTarget.TOPIC,
+                                     Follow.target_id == Topic.id).label("followed"))
          .join(Category, Category.id == Topic.category_id).where(Topic.id == sa.bindparam("topic_id")))
 
 
 def topic_head(user, topic_id):
     """get_topic() in brief, for a topic that is not deleted: its TopicHead, or None (not there, not readable by
-    `user`, or deleted, which moderators see through get_topic())."""
-    row = db.session.execute(_HEAD, {"topic_id": topic_id}).first()
+    `user`, or deleted, which moderators see through get_topic()). One statement."""
+    reader_id = user.id if getattr(user, "is_authenticated", False) else None
+    row = db.session.execute(_HEAD, {"topic_id": topic_id, "reader_id": reader_id}).first()
     if row is None or row.deleted_at or not _may_read(user, row.read_access, None, row.held_at, row.author_id):
         return None
-    return TopicHead(row.id, row.version, row.author_id)
+    return TopicHead(row.id, row.version, row.author_id, bool(row.followed))
 
 
 def _may_read(user, read_access, deleted_at, held_at, author_id):

@@ -184,19 +184,15 @@ def latest():
 
 @bp.get("/c/<slug>")
 def category(slug):
-    following = ""
-    if current_user.is_authenticated:  # (the follow button)
-        shown = topics.get_category(current_user, slug=slug)
-        following = f"f{int(follows.is_following(current_user, 'category', shown.id))}"
-    return _list_page(lambda: _category_page(slug), reader_of_list=following)
+    # A member's page says whether they follow the category; a visitor's may come from the cache unread.
+    head = topics.category_and_follow(current_user, slug) if current_user.is_authenticated else None
 
-
-def _category_page(slug):
-    category = topics.get_category(current_user, slug=slug)
-    return render_template("community/list.html", category=category, heading=category.name,
-                           endpoint="community.category", args={"slug": slug},
-                           following=follows.is_following(current_user, "category", category.id),
-                           **_listing(category=category))
+    def render():
+        category, following = head or topics.category_and_follow(current_user, slug)
+        return render_template("community/list.html", category=category, heading=category.name,
+                               endpoint="community.category", args={"slug": slug}, following=following,
+                               **_listing(category=category))
+    return _list_page(render, reader_of_list=f"f{int(head[1])}" if head else "")
 
 
 @bp.get("/tags/<name>")
