@@ -5,11 +5,12 @@ translated labels and links). What it shows depends on the post and its
 topic, whose `version` every action on either bumps (freshness.py); the
 reader's language and time zone; the page it is on; and what the reader may
 do to it (PostEntry's flags). Readers alike in those share one cached card.
+The reader's vote on the post is part of the key too (most readers have
+none; posts.topic_votes reads a reader's votes once per topic version).
 What differs per reader and per moment is a slot (portal/slots.py), filled
-in as the page leaves: the CSRF token of the reader's session, their vote
-(read once per topic version, posts.topic_votes), how long ago the post was
-written. An author's new name or level reaches
-cached cards within CACHE_DEFAULT_TIMEOUT, as on visitors' cached pages.
+in as the page leaves: the CSRF token of the reader's session, how long ago
+the post was written. An author's new name or level reaches cached cards
+within CACHE_DEFAULT_TIMEOUT, as on visitors' cached pages.
 """
 from dataclasses import fields, replace
 
@@ -19,7 +20,6 @@ from flask_babel import get_locale, get_timezone
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import slots
 from ..extensions import cache, db
 from . import posts
 from .forms import FlagForm
@@ -39,7 +39,8 @@ def post_cards(view, *, may_flag_leads):
     context = {"topic": view.topic, "page": page, "page_url": page_url, "moderator": view.moderator,
                "may_flag_leads": bool(may_flag_leads)}
     shared = _shared_key(context)
-    keys = [_key(entry, shared) for entry in view.entries]
+    votes = _readers_votes(view.topic)
+    keys = [_key(entry, shared, votes.get(entry.post.id, 0)) for entry in view.entries]
     found = cache.get_many(*keys)
     missing = [entry for entry, html in zip(view.entries, found, strict=True) if html is None]
     if missing:
@@ -50,40 +51,16 @@ def post_cards(view, *, may_flag_leads):
         for index, (entry, key) in enumerate(zip(view.entries, keys, strict=True)):
             if found[index] is None:
                 found[index] = fresh[key] = str(macro(replace(entry, post=loaded[entry.post.id]), flag_form=flag_form,
-                                                      **context))
+                                                      my_vote=votes.get(entry.post.id, 0), **context))
         cache.set_many(fresh)
     return [Markup(html) for html in found]
 
 
-# -- the reader's votes, filled into the cards' slots ----------------------------------------------
-
-@slots.filler("vote")
-def _fill_vote(arguments):
-    """A vote button's "formaction" and "aria-pressed": where it goes, vote or take the vote back, and whether
-    the reader cast it. An argument is "topic id.topic version.post id.value"."""
+def _readers_votes(topic):
+    """{post id: +1 or -1}: the reader's votes in `topic`, which their cards show pressed."""
     from flask_login import current_user  # (a proxy, imported where it is used, as everywhere in this package)
 
-    reader = current_user._get_current_object()
-    vote, unvote = _address_of("community.vote"), _address_of("community.unvote")
-    answers, votes = {}, {}
-    for argument in arguments:
-        topic_id, version, post_id, value = argument.split(".")
-        if (topic_id, version) not in votes:
-            votes[topic_id, version] = posts.topic_votes(reader, int(topic_id), int(version))
-        if votes[topic_id, version].get(int(post_id)) == int(value):
-            answers[argument] = f'formaction="{unvote[0]}{post_id}{unvote[1]}" aria-pressed="true"'
-        else:
-            answers[argument] = f'formaction="{vote[0]}{post_id}{vote[1]}" aria-pressed="false"'
-    return answers
-
-
-def _address_of(endpoint):
-    """The address of a post's `endpoint` as (before, after) the post id: built once, not once a card."""
-    before, _sample, after = url_for(endpoint, post_id=_SAMPLE_ID).partition(str(_SAMPLE_ID))
-    return before, after
-
-
-_SAMPLE_ID = 1_987_654_321  # digits that appear nowhere else in a post's address
+    return posts.topic_votes(current_user._get_current_object(), topic.id, topic.version)
 
 
 def _posts(post_ids):
@@ -98,11 +75,11 @@ def _page_url(view):
     return url_for("community.topic", topic_id=view.topic.id, page=page if page > 1 else None)
 
 
-def _key(entry, shared):
+def _key(entry, shared, my_vote):
     item = entry.review_item
     reader = "".join("1" if getattr(entry, name) else "0" for name in _READER_FLAGS)
     withheld = f"{item.id}.{item.status}" if item is not None else "-"
-    return f"card2:{entry.post.id}:{shared}:{reader}:{withheld}"
+    return f"card3:{entry.post.id}:{shared}:{reader}:{my_vote}:{withheld}"
 
 
 def _shared_key(context):

@@ -4,6 +4,7 @@ The services own the rules; this module only gathers their answers into what
 one page needs (and the few read queries no service has), so each view stays
 a handful of lines. Nothing here writes.
 """
+import hashlib
 from dataclasses import dataclass, field
 
 import flask
@@ -254,12 +255,14 @@ def topic_page(user, topic_id, page=1):
 
 def reader_of_topic(user, head, page):
     """What a topic page shows of a signed-in reader beyond their kind (access.reader_kind): whether they follow
-    it, and, when they wrote the topic or a post on the page (or one held back), that the page is theirs alone.
-    `head`: the topic's TopicHead."""
+    it, their votes in it (most readers have none, and share one page), and, when they wrote the topic or a post
+    on the page (or one held back), that the page is theirs alone. `head`: the topic's TopicHead."""
     if not _signed_in(user):
         return ""
     own = user.id in page_authors(user, head, page)
-    return f"{f'u{user.id}' if own else 'u'}:f{int(head.followed)}"
+    votes = posts.topic_votes(user, head.id, head.version)
+    cast = hashlib.blake2b(repr(sorted(votes.items())).encode(), digest_size=8).hexdigest() if votes else "-"
+    return f"{f'u{user.id}' if own else 'u'}:f{int(head.followed)}:v{cast}"
 
 
 def page_authors(user, head, page):
