@@ -19,6 +19,7 @@ A row is cached per topic version, language, time zone and list style (as
 post cards are, cards.py); the reader's unread count and how long ago the
 topic was active are slots (portal/slots.py), filled in as the page leaves.
 """
+import hashlib
 from dataclasses import dataclass
 from functools import partial
 
@@ -183,18 +184,32 @@ def _fill_unread(arguments):
 
 def _unread(arguments):
     """{"topic id.post count": posts the reader has not seen} for a page's rows: the reader's read marks in
-    one query a page (none for visitors)."""
+    one query a page (none for visitors), kept under their reading version for the next time they see these
+    rows alike."""
     from flask_login import current_user  # (a proxy: not a module name connect_subscribers() would look at)
 
     counts = flask.g.setdefault("unread_counts", {})
-    missing = {}
-    for argument in arguments.difference(counts):
-        topic_id, post_count = map(int, argument.split("."))
-        missing[argument] = Listed(topic_id, version=0, post_count=post_count, last_posted_at=None)
+    missing = arguments.difference(counts)
     if missing:
-        marks = reading.read_marks(current_user, {listed.id for listed in missing.values()})
-        counts.update({argument: reading.unread_count(listed, marks) for argument, listed in missing.items()})
+        counts.update(_unread_counts(current_user._get_current_object(), missing))
     return {argument: counts[argument] for argument in arguments}
+
+
+def _unread_counts(reader, arguments):
+    version = reading.reading_version(reader)
+    if version is None:  # not read with the session's user: no key to keep them under
+        return _count_unread(reader, arguments)
+    rows = hashlib.blake2b(" ".join(sorted(arguments)).encode(), digest_size=12).hexdigest()
+    return _cached(f"unread:{reader.id}:r{version}:{rows}", partial(_count_unread, reader, arguments))
+
+
+def _count_unread(reader, arguments):
+    rows = {}
+    for argument in arguments:
+        topic_id, post_count = map(int, argument.split("."))
+        rows[argument] = Listed(topic_id, version=0, post_count=post_count, last_posted_at=None)
+    marks = reading.read_marks(reader, {listed.id for listed in rows.values()})
+    return {argument: reading.unread_count(listed, marks) for argument, listed in rows.items()}
 
 
 # -- rows --------------------------------------------------------------------------------------

@@ -262,6 +262,15 @@ class TopicRead(db.Model):
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ReadingVersion(db.Model):
+    """A counter per member that moves with every write to their read marks, so what is derived from them (the
+    unread counts of a page of a list) can be cached until it does (community/reading.py)."""
+    __tablename__ = "reading_versions"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class CacheVersion(db.Model):
     """A counter that makes cached renderings stale when it moves (community/lists.py: every topic list)."""
     __tablename__ = "cache_versions"

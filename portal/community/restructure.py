@@ -18,6 +18,7 @@ from ..idempotency import insert_unless_exists
 from ..payloads import TopicMerged, TopicSplit
 from ..permissions import Permission, ensure
 from ..sqltypes import utcnow
+from . import reading
 from .access import can_read
 from .content import clean_title
 from .models import Follow, FollowTarget, Post, Topic, TopicKind, TopicRead
@@ -259,6 +260,7 @@ def _move_read_marks(source, destination, renumbered, *, base):
             db.session.execute(sa.update(TopicRead).where(
                 TopicRead.user_id == user_id, TopicRead.topic_id == destination.id,
                 TopicRead.last_read_number < base + seen).values(last_read_number=base + seen))
+    reading.read_marks_moved(user_id for user_id, _last_read, _read_at in marks)
 
 
 def _move_lead_signals(source, destination, renumbered, *, whole_topic):
