@@ -293,3 +293,15 @@ def test_only_addresses_a_topic_knows_are_stored(app, make_user, query, stored):
     with templates_rendered(app) as rendered:
         again = app.test_client(user=established(make_user)).get(f"/t/{topic.id}{query}")
     assert ("community/topic.html" not in rendered) == stored, again.status_code
+
+
+def test_a_vote_from_the_shared_form_goes_back_to_the_post_on_its_page(app, make_user):
+    topic = ask(established(make_user), make_category("Questions"))
+    reply = answer(established(make_user), topic, "Try the scheduled export")
+    client = app.test_client(user=trusted(make_user))
+    for action, data in (("vote", {"value": "1"}), ("unvote", {})):
+        response = client.post(f"/p/{reply.id}/{action}", data=data)
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/t/{topic.id}#post-{reply.number}")
+    gone = client.post("/p/987654/vote", data={"value": "1"})
+    assert gone.status_code == 302 and gone.headers["Location"].endswith("/p/987654")

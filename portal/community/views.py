@@ -120,6 +120,17 @@ def _back(form, default):
     return target if is_local_path(target) else default
 
 
+def _back_to_post(form, post_id):
+    """The form's `next`, else the post on its topic's page (not through post_link: one redirect, not two)."""
+    target = form.next.data or ""
+    if is_local_path(target):
+        return target
+    try:
+        return _post_location(post_id)
+    except NotFound:  # gone, or never there: post_link says so
+        return url_for("community.post_link", post_id=post_id)
+
+
 def _post_location(post_id):
     """Where post `post_id` is shown to the reader: its topic's page, at the post."""
     post = posts.get_post(current_user, post_id)
@@ -417,7 +428,7 @@ def vote(post_id):
     form = VoteForm()
     if _valid(form):
         attempt(votes.cast, current_user, post_id, form.value.data)
-    return redirect(_back(form, _post_location(post_id)))
+    return redirect(_back_to_post(form, post_id))
 
 
 @bp.post("/p/<int:post_id>/unvote")
@@ -426,7 +437,7 @@ def unvote(post_id):
     form = ActionForm()
     if _valid(form):
         attempt(votes.retract, current_user, post_id)
-    return redirect(_back(form, _post_location(post_id)))
+    return redirect(_back_to_post(form, post_id))
 
 
 @bp.post("/p/<int:post_id>/flag")
