@@ -38,3 +38,11 @@ def test_punctuation_apostrophes_and_nothing_at_all():
     assert terms("it's it’s") == ["it", "it"]
     assert terms("!!! ？？？ ……") == []
     assert terms("") == []
+
+
+def test_bigrams_make_a_name_jieba_does_not_know_one_term():
+    grams = [token.text for token in text_analyzer(bigrams=True)("推送到釘釘群")]
+    assert grams == ["推送", "送到", "到钉", "钉钉", "钉群"]
+    assert [token.text for token in text_analyzer(bigrams=True)("钉")] == ["钉"]
+    assert "钉钉" not in terms("推送到钉钉群")  # jieba: 钉 and 钉, apart
+    assert [token.text for token in text_analyzer(bigrams=True)("CRM升级")] == ["crm", "升级"]

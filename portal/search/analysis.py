@@ -28,13 +28,21 @@ _NO_APOSTROPHES = str.maketrans("", "", "'’")
 
 
 class MixedTokenizer(Tokenizer):
-    """Words of English (and other spaced scripts) as they are written; runs of Chinese cut into words."""
+    """Words of English (and other spaced scripts) as they are written; runs of Chinese cut into words by
+    jieba, or with `bigrams`, into every two characters side by side (as Lucene's CJK analyzer does: a name
+    jieba does not know, 钉钉 say, is still one term)."""
+
+    def __init__(self, bigrams=False):
+        self.bigrams = bigrams
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.bigrams == self.bigrams
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         position = start_pos
-        for word, start, end in _words(value):
+        for word, start, end in _words(value, _chinese_bigrams if self.bigrams else _chinese_words):
             token.text = folded(word).translate(_NO_APOSTROPHES)  # it's, it’s: one term
             token.boost = 1.0
             token.stopped = False
@@ -48,13 +56,20 @@ class MixedTokenizer(Tokenizer):
             yield token
 
 
-def _words(text):
+def _words(text, cut_chinese):
     """(word, start, end) of every word in `text`, with offsets into `text` itself."""
     for run in _RUNS.finditer(text):
         if _CHINESE.match(run.group()):
-            yield from _chinese_words(run.group(), run.start())
+            yield from cut_chinese(run.group(), run.start())
         else:
             yield run.group(), run.start(), run.end()
+
+
+def _chinese_bigrams(run, offset):
+    if len(run) == 1:
+        yield run, offset, offset + 1
+    for start in range(len(run) - 1):
+        yield run[start:start + 2], offset + start, offset + start + 2
 
 
 def _chinese_words(run, offset):
@@ -77,6 +92,7 @@ def _segmenter():
     return segmenter
 
 
-def text_analyzer():
-    """The analyzer of every text field: mixed-script words, folded, English stemmed."""
-    return MixedTokenizer() | StemFilter()
+def text_analyzer(*, bigrams=False):
+    """The analyzer of a text field: mixed-script words (Chinese by jieba, or in `bigrams`), folded, English
+    stemmed."""
+    return MixedTokenizer(bigrams=bigrams) | StemFilter()
