@@ -118,6 +118,20 @@ def test_how_long_ago_is_said_at_each_request(app, make_user, thread, monkeypatc
     assert "3 hours ago" in page and "just now" not in page
 
 
+def test_a_post_older_than_a_week_says_its_date_and_keeps_saying_it(app, make_user, thread, monkeypatch):
+    topic, replies, asker, helper = thread
+    old = replies[0]
+    db.session.get(type(old), old.id).created_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    posts.edit_post(helper, old.id, "Still the scheduled export, a month on")  # a new version: cards rendered again
+    reader = established(make_user)
+    date = (utcnow() - timedelta(days=30)).strftime("%b %-d, %Y")
+    assert f">{date}</time>" in page_of(app, reader, topic)
+    later = utcnow() + timedelta(days=3)
+    monkeypatch.setattr(views, "utcnow", lambda: later)
+    assert f">{date}</time>" in page_of(app, reader, topic)
+
+
 def test_the_topic_page_runs_the_same_statements_for_3_or_30_posts_cached_or_not(app, make_user):
     from tests.helpers import count_queries
 

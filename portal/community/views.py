@@ -75,6 +75,12 @@ def ago(moment):
     return _ago(moment, utcnow(), str(get_locale()))
 
 
+@bp.app_template_test("settled")
+def settled(moment):
+    """Whether `moment` is past the week "ago" counts in: it is said as a date, the same from now on."""
+    return utcnow() - moment >= _RELATIVE_FOR
+
+
 @slots.filler("ago")
 def _fill_ago(moments):
     now, locale, zone = utcnow().replace(second=0, microsecond=0), str(get_locale()), str(get_timezone())
@@ -87,11 +93,14 @@ def _ago_by_the_minute(moment, minute, locale, zone):
     return str(escape(_ago(datetime.fromisoformat(moment), minute, locale)))
 
 
+_RELATIVE_FOR = timedelta(days=7)  # how long "5 minutes ago", "3 days ago" is said; then the date
+
+
 def _ago(moment, now, locale):
     delta = now - moment
     if delta < timedelta(minutes=1):
         return _("just now")
-    if delta < timedelta(days=7):
+    if delta < _RELATIVE_FOR:
         return _minutes_ago(int(delta.total_seconds() // 60), locale)
     return _day(to_user_timezone(moment).date(), locale)
 
