@@ -251,6 +251,12 @@ class Follow(db.Model):
     target_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @classmethod
+    def by_reader(cls, target_type, target_id):
+        """Whether the reader bound as "reader_id" follows the target: a column to read with the target's row."""
+        return sa.exists().where(cls.user_id == sa.bindparam("reader_id"), cls.target_type == target_type,
+                                 cls.target_id == target_id).label("followed")
+
 
 class TopicRead(db.Model):
     """How far a member has read a topic: the highest post number seen."""

@@ -213,7 +213,7 @@ def visible_numbers(user, topic):
                               .order_by(*reading_order(topic))).all()
 
 
-# Built once: every topic page a member opens runs it.
+# Built once: the API's topic page runs it (the web's reads posts.topic_votes, cached per topic version).
 _MY_VOTES = sa.select(Vote.post_id, Vote.value).where(Vote.voter_id == sa.bindparam("voter_id"),
                                                       Vote.post_id.in_(sa.bindparam("post_ids", expanding=True)))
 

@@ -40,17 +40,14 @@ def _no_such_category():
 
 
 # Built once: every category page a member opens reads it.
-_CATEGORY_HEAD = sa.select(Category, sa.exists().where(Follow.user_id == sa.bindparam("reader_id"),
-                                                       Follow.target_type == FollowTarget.CATEGORY,
-                                                       Follow.target_id == Category.id).label("followed")
-                           ).where(Category.slug == sa.bindparam("slug"))
+_CATEGORY_HEAD = (sa.select(Category, Follow.by_reader(FollowTarget.CATEGORY, Category.id))
+                  .where(Category.slug == sa.bindparam("slug")))
 
 
 def category_and_follow(user, slug):
     """(the category `user` may read by `slug`, whether they follow it), in one statement; NotFound as
     get_category()."""
-    reader_id = user.id if getattr(user, "is_authenticated", False) else None
-    row = db.session.execute(_CATEGORY_HEAD, {"slug": slug, "reader_id": reader_id}).first()
+    row = db.session.execute(_CATEGORY_HEAD, {"slug": slug, "reader_id": _reader_id(user)}).first()
     if row is None or not can_read(user, row.Category):
         raise _no_such_category()
     return row.Category, bool(row.followed)
@@ -77,20 +74,21 @@ class TopicHead:
 
 # Built once: every topic page served from the cache reads it instead of the whole topic (and the follow).
 _HEAD = (sa.select(Topic.id, Topic.version, Topic.author_id, Topic.deleted_at, Topic.held_at, Category.read_access,
-                   sa.exists().where(Follow.user_id == sa.bindparam("reader_id"),
-                                     Follow.target_type == FollowTarget.TOPIC,
-                                     Follow.target_id == Topic.id).label("followed"))
+                   Follow.by_reader(FollowTarget.TOPIC, Topic.id))
          .join(Category, Category.id == Topic.category_id).where(Topic.id == sa.bindparam("topic_id")))
 
 
 def topic_head(user, topic_id):
     """get_topic() in brief, for a topic that is not deleted: its TopicHead, or None (not there, not readable by
     `user`, or deleted, which moderators see through get_topic()). One statement."""
-    reader_id = user.id if getattr(user, "is_authenticated", False) else None
-    row = db.session.execute(_HEAD, {"topic_id": topic_id, "reader_id": reader_id}).first()
+    row = db.session.execute(_HEAD, {"topic_id": topic_id, "reader_id": _reader_id(user)}).first()
     if row is None or row.deleted_at or not _may_read(user, row.read_access, None, row.held_at, row.author_id):
         return None
     return TopicHead(row.id, row.version, row.author_id, bool(row.followed))
+
+
+def _reader_id(user):
+    return user.id if getattr(user, "is_authenticated", False) else None  # (a visitor follows nothing)
 
 
 def _may_read(user, read_access, deleted_at, held_at, author_id):

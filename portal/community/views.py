@@ -131,9 +131,9 @@ def _back(form, default):
 
 def _back_to_post(form, post_id):
     """The form's `next`, else the post on its topic's page (not through post_link: one redirect, not two)."""
-    target = form.next.data or ""
-    if is_local_path(target):
-        return target
+    back = _back(form, None)
+    if back:
+        return back
     try:
         return _post_location(post_id)
     except NotFound:  # gone, or never there: post_link says so
